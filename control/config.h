@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TERN_CONTROL_CONFIG_H
+#define TERN_CONTROL_CONFIG_H
+
+/*
+ * ternd's configuration: a YAML file parsed through one schema table (key,
+ * type, default, range, description). docs/configuration.md is generated
+ * from the same table (`ternd --config-schema`) and a test checks they agree.
+ *
+ * A loaded configuration is an immutable snapshot; main lcore only.
+ */
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "dataplane/dp.h"
+
+struct tern_config {
+	char *source;                  /* file path, or "<built-in>" */
+	char **eal_argv;               /* argv for the EAL; eal_argv[0] = "ternd" */
+	int eal_argc;
+	struct dp_port_params ports[DP_MAX_PORTS];
+	unsigned int nb_ports;
+	char *ctl_socket;              /* control socket path */
+	char *ctl_group;               /* group owning the socket, NULL = ternd's */
+	char *log_level;               /* "emerg".."debug" */
+};
+
+/* The configuration ternd runs without -c, and that scripts/demo uses. */
+extern const char tern_config_default_yaml[];
+
+/**
+ * Parse and validate YAML text. @p name is used in messages (file path).
+ * @return a snapshot, or NULL with one message in @p err naming the key
+ *         (and line where known), e.g. "ports[0].ipv4 (line 7): ...".
+ */
+struct tern_config *tern_config_parse(const char *yaml, size_t len, const char *name,
+				      char *err, size_t errlen);
+
+/** Read and parse a file; NULL with a message in @p err. */
+struct tern_config *tern_config_load(const char *path, char *err, size_t errlen);
+
+void tern_config_free(struct tern_config *cfg);
+
+/** The effective configuration (defaults applied) as JSON; caller owns it. */
+json_t *tern_config_to_json(const struct tern_config *cfg);
+
+/** Print the schema table as the Markdown of docs/configuration.md. */
+void tern_config_schema_markdown(FILE *out);
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TERN_CONTROL_TERND_H
+#define TERN_CONTROL_TERND_H
+
+/* Process-wide state of ternd that command modules read. Main lcore only. */
+
+#include "control/config.h"
+
+/** The running configuration snapshot. */
+const struct tern_config *ternd_config(void);
+
+/** Ask the event loop to stop after the current request is answered. */
+void ternd_request_shutdown(const char *why);
+
+/** The tern log type (DPDK rte_log) used by every module. */
+extern int tern_logtype;
+
+#define TERN_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, tern_logtype, "tern: " fmt "\n", ##__VA_ARGS__)
+
+/** Register the core commands (help, status, stats, ...). */
+void cmd_core_register(void);
+
+/** Register the read-only statistics with DPDK telemetry. @return 0 or -errno. */
+int tern_telemetry_register(void);
+
+#endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TERN_DATAPLANE_DP_H
+#define TERN_DATAPLANE_DP_H
+
+/*
+ * The data plane as the control plane sees it: bring ports up, launch one
+ * worker per lcore other than the main one, read counters and port state,
+ * stop everything and audit the mbuf pools.
+ *
+ * Every function here is for the main lcore (the control plane) only, unless
+ * it says otherwise. Lifecycle:
+ *
+ *   dp_eal_init -> dp_setup -> dp_launch -> ... -> dp_stop -> dp_audit -> dp_close
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/counters.h"
+
+#define DP_MAX_PORTS 8
+#define DP_NAME_LEN 32
+#define DP_IFNAME_LEN 16  /* IFNAMSIZ */
+
+/* One port as the configuration describes it. */
+struct dp_port_params {
+	char name[DP_NAME_LEN];        /* operator's name, "p0" */
+	char device[256];              /* DPDK device string or PCI address */
+	bool has_ip4;
+	bool has_ip6;
+	uint8_t ip4[4];                /* network order */
+	uint8_t ip4_prefix;
+	uint8_t ip6[16];               /* network order */
+	uint8_t ip6_prefix;
+	uint16_t rx_queues;            /* 0 = auto: one per worker with RSS, else 1 */
+	bool exception;                /* create the kernel exception interface */
+	char exception_iface[DP_IFNAME_LEN]; /* its name; "" = "tern-<name>" */
+};
+
+/* A port's state for `status`, `port.list` and telemetry. */
+struct dp_port_info {
+	char name[DP_NAME_LEN];
+	char device[256];
+	uint16_t port_id;
+	char driver[32];
+	uint8_t mac[6];
+	bool link_up;
+	uint32_t link_speed;           /* Mb/s, 0 unknown */
+	uint16_t rx_queues;
+	uint16_t tx_queues;
+	bool rss;                      /* false: software steering to owners */
+	bool has_ip4, has_ip6;
+	uint8_t ip4[4], ip4_prefix;
+	uint8_t ip6[16], ip6_prefix;
+	char exception_iface[DP_IFNAME_LEN]; /* "" when none */
+};
+
+struct dp_worker_info {
+	unsigned int lcore_id;
+	unsigned int socket_id;
+	unsigned int index;            /* 0..dp_nb_workers()-1 */
+	unsigned int nb_rx_queues;     /* (port, queue) pairs it polls */
+	bool polls_exception;          /* reads the exception interfaces */
+};
+
+/**
+ * Initialise the EAL with @p argc/@p argv (argv[0] is the program name).
+ * @return 0, or a negative errno-style code with a message in @p err.
+ */
+int dp_eal_init(int argc, char **argv, char *err, size_t errlen);
+
+/**
+ * Probe every port's device, create the mbuf pool, rings and exception
+ * interfaces, configure and start the ports.
+ * @param bad_port  on failure, the index of the port at fault (or -1)
+ * @return 0, or a negative errno-style code with a message in @p err.
+ */
+int dp_setup(const struct dp_port_params *ports, unsigned int nb_ports,
+	     int *bad_port, char *err, size_t errlen);
+
+/** Launch the workers on every lcore but the main one. @return 0 or -errno. */
+int dp_launch(void);
+
+/** Ask the workers to stop and wait for them; flush their buffers. */
+void dp_stop(void);
+
+/**
+ * Mbuf audit: mbufs in use now and at the baseline (taken after the ports
+ * started, before the workers ran). @return 0 when they match, -EBUSY if
+ * mbufs leaked.
+ */
+int dp_audit(uint64_t *in_use, uint64_t *baseline);
+
+/** Stop and close the ports, free the pools, clean up the EAL. */
+void dp_close(void);
+
+unsigned int dp_nb_ports(void);
+unsigned int dp_nb_workers(void);
+unsigned int dp_main_lcore(void);
+int dp_port_info(unsigned int port, struct dp_port_info *out);
+int dp_worker_info(unsigned int worker, struct dp_worker_info *out);
+
+/**
+ * Counters of @p port on @p worker since the last dp_counters_reset().
+ * Reads what the worker published (at most one burst old).
+ */
+void dp_counters_get(unsigned int port, unsigned int worker, struct dp_counters *out);
+
+/** Make every counter read zero from now on (the workers' own are untouched). */
+void dp_counters_reset(void);
+
+/** Mbufs in use in the packet pool right now (cached ones included). */
+uint64_t dp_mbuf_in_use(void);
+/** Capacity of the packet pool. */
+uint64_t dp_mbuf_capacity(void);
+
+/** Seconds since dp_launch(). */
+double dp_uptime(void);
+
+#endif
