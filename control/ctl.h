@@ -48,7 +48,10 @@ struct ctl_cmd {
 	const char *help;      /* one line */
 };
 
-/** Add a module's rows (the array must outlive the process). */
+/**
+ * Add a module's rows (the array must outlive the process). Start-up only;
+ * a name registered twice is a programming error and aborts.
+ */
 void ctl_register(const struct ctl_cmd *cmds, unsigned int n);
 
 /** Look a command up by name; NULL if unknown. */
@@ -57,12 +60,17 @@ const struct ctl_cmd *ctl_find(const char *name);
 /**
  * Create the socket at @p path (0660, in a 0750 directory created when
  * missing), owned by @p group when not NULL, and serve it on @p base.
+ * A stale socket file is replaced; if a process answers on it, -EADDRINUSE.
+ * Sets SIGPIPE to ignored (process-wide): a client may vanish mid-reply.
  * @return 0 or a negative errno-style code with a message in @p err.
  */
 int ctl_start(struct event_base *base, const char *path, const char *group,
 	      char *err, size_t errlen);
 
-/** Close every connection and remove the socket. */
+/**
+ * Close every connection (queued replies get one non-blocking write first)
+ * and remove the socket file if it is still the one ctl_start() created.
+ */
 void ctl_stop(void);
 
 /**

@@ -90,6 +90,8 @@ cursor_be16(struct cursor *c)
 static inline uint32_t
 cursor_be32(struct cursor *c)
 {
+	if (!cursor_need(c, 4))
+		return 0;
 	uint32_t hi = cursor_be16(c);
 	uint32_t lo = cursor_be16(c);
 	return hi << 16 | lo;
@@ -127,6 +129,8 @@ cursor_put_be16(struct cursor *c, uint16_t v)
 static inline void
 cursor_put_be32(struct cursor *c, uint32_t v)
 {
+	if (!cursor_need(c, 4))
+		return;
 	cursor_put_be16(c, (uint16_t)(v >> 16));
 	cursor_put_be16(c, (uint16_t)v);
 }

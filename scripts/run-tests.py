@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 
-OK = re.compile(r"^ok\b")
-NOT_OK = re.compile(r"^not ok\b")
+OK = re.compile(r"^ok\b|^fuzz \S+: ok$")
+NOT_OK = re.compile(r"^not ok\b|^fuzz \S+: FAILED")
 
 
 def run(name, cmd, env, cwd, timeout, logdir):

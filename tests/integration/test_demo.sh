@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's first command: scripts/demo runs ternd on its built-in
+# default with a demo client, and cleans up after itself.
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
+expect() { if grep -q -E "$2" "$out"; then ok "$1"; else not_ok "$1"; fi; }
+
+if ip netns list | grep -qE '^tern-(router|client)\b'; then
+	echo "not ok - a demo is already running (namespaces tern-router/tern-client exist)"
+	exit 1
+fi
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+timeout 300 "$root/scripts/demo" --seconds 2 >"$out" 2>&1
+st=$?
+if [ $st -eq 0 ]; then ok "scripts/demo --seconds 2 exits 0"; else not_ok "scripts/demo exits 0 (got $st)"; fi
+expect "demo shows ternctl status with the port" "p0 +net_tap0,iface=tern0"
+expect "demo client pings the router over IPv4" "3 packets transmitted, 3 received"
+expect "demo client pings the router over IPv6" "2001:db8::1 ping statistics"
+expect "demo's TCP connection reaches the router namespace" "client got: hello from the router namespace"
+expect "demo prints the counters at the end" "icmp4_echo +[0-9]+"
+expect "ternd's mbuf audit was clean" "mbuf audit: .*: ok"
+if ip netns list | grep -qE '^tern-(router|client)\b'; then
+	not_ok "demo removed its namespaces"
+else
+	ok "demo removed its namespaces"
+fi
+if pgrep -f "control/ternd$" >/dev/null; then not_ok "no ternd left running"; else ok "no ternd left running"; fi
+[ $fail -eq 0 ] || sed 's/^/#   /' "$out" | tail -n 30
+echo "# $pass passed, $fail failed"
+[ $fail -eq 0 ]
