@@ -5,6 +5,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -25,11 +26,21 @@ struct dp_state dp;
 
 #define POOL_CACHE 256
 
+/* rte_eal_init() permutes and overwrites its argv: it gets a copy of the array */
+static char **eal_argv;
+
 int
 dp_eal_init(int argc, char **argv, char *err, size_t errlen)
 {
-	int ret = rte_eal_init(argc, argv);
+	int ret;
 
+	eal_argv = calloc((size_t)argc + 1, sizeof(*eal_argv));
+	if (eal_argv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(eal_argv, argv, (size_t)argc * sizeof(*eal_argv));
+	ret = rte_eal_init(argc, eal_argv);
 	if (ret < 0) {
 		snprintf(err, errlen, "EAL initialisation failed: %s", rte_strerror(rte_errno));
 		return -EINVAL;
@@ -212,6 +223,8 @@ dp_close(void)
 	if (dp.eal_ready)
 		rte_eal_cleanup();
 	dp.eal_ready = false;
+	free(eal_argv);
+	eal_argv = NULL;
 }
 
 unsigned int

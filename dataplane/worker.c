@@ -193,12 +193,14 @@ static inline unsigned int
 flow_owner(const uint8_t *frame, const struct net_pkt *pk, bool v6)
 {
 	const uint8_t *ip = frame + pk->l3_off;
-	uint32_t h;
+	uint32_t h, src4;
 
-	if (v6)
+	if (v6) {
 		h = rte_hash_crc(ip + 8, 16, pk->src_port);
-	else
-		h = rte_hash_crc_4byte(*(const uint32_t *)(const void *)(ip + 12), pk->src_port);
+	} else {
+		memcpy(&src4, ip + 12, 4);   /* IP headers are 2-byte aligned */
+		h = rte_hash_crc_4byte(src4, pk->src_port);
+	}
 	return (unsigned int)(((uint64_t)h * dp.nb_workers) >> 32);
 }
 
