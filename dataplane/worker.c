@@ -344,7 +344,12 @@ dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 
-	DP_LOG(INFO, "worker %u on lcore %u: %u rx queue(s)", w->index, w->lcore_id, w->nb_rxq);
+	unsigned int exc = 0;
+
+	for (uint16_t i = 0; i < w->nb_rxq; i++)
+		exc += w->rxq[i].exception;
+	DP_LOG(INFO, "worker %u on lcore %u: %u port rx queue(s), %u exception queue(s)",
+	       w->index, w->lcore_id, w->nb_rxq - exc, exc);
 	while (!__atomic_load_n(&dp.quit, __ATOMIC_RELAXED))
 		dp_worker_poll(w);
 	dp_worker_flush(w);

@@ -60,6 +60,8 @@ tern_cleanup() {
 	fi
 	ip netns del "$CNS" 2>/dev/null
 	ip netns del "$RNS" 2>/dev/null
+	# the EAL's runtime directory of this test's own --file-prefix
+	rm -rf "/var/run/dpdk/tern$T_ID"
 	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
 	return 0
 }
@@ -136,11 +138,12 @@ tern_start() {
 	ok "ternd started (pid $T_PID)"
 }
 
-# Stop ternd with SIGTERM and wait; its exit status is in T_STATUS.
+# Stop ternd with SIGTERM (or the signal given: tern_stop INT) and wait;
+# its exit status is in T_STATUS.
 tern_stop() {
 	T_STATUS=
 	[ -n "$T_PID" ] || return 1
-	kill -TERM "$T_PID"
+	kill -"${1:-TERM}" "$T_PID"
 	for _ in $(seq 100); do kill -0 "$T_PID" 2>/dev/null || break; sleep 0.1; done
 	wait "$T_PID"
 	T_STATUS=$?

@@ -7,6 +7,7 @@
 tern_init "$@"
 tern_start
 
+check "ternd runs with jemalloc as its allocator" grep -q libjemalloc "/proc/$T_PID/maps"
 mac=$(ctl --json port.list | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"][0]["mac"])')
 check "port.list shows the port's MAC" test -n "$mac"
 

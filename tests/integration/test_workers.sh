@@ -55,7 +55,7 @@ moved=$(python3 -c 'import sys; a=list(map(int,sys.argv[1].split())); b=list(map
 is "one flow is always handled by one worker" "$moved" "[0, 10]"
 
 check "ping works with two workers" cns ping -c 2 -i 0.2 -W 2 $ROUTER4
-tern_stop
-is "ternd exits 0" "$T_STATUS" 0
+tern_stop INT
+is "ternd exits 0 on SIGINT" "$T_STATUS" 0
 check "mbuf audit ok at shutdown" grep -q "mbuf audit: .*: ok" "$T_DIR/ternd.log"
 tern_done

@@ -12,6 +12,7 @@
  * tests/bench.
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,17 @@ fx_setup(struct ring_fixture *fx, unsigned int nb_workers, unsigned int pool_siz
 	return 0;
 }
 
+/* Clean the EAL up, and the empty runtime directory it leaves per prefix. */
+static inline void
+fx_eal_cleanup(void)
+{
+	char rundir[PATH_MAX];
+
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	rmdir(rundir);
+}
+
 /* Copy @p len bytes into a new mbuf as received on port 0; NULL if the pool is dry. */
 static inline struct rte_mbuf *
 fx_frame(const void *bytes, size_t len)
@@ -167,7 +179,7 @@ fx_take(struct rte_ring *r, struct rte_mbuf **out, unsigned int n)
 static inline void
 fx_drain(struct ring_fixture *fx)
 {
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = NULL;
 
 	for (unsigned int i = 0; i < fx->nb_workers; i++) {
 		while (rte_ring_dequeue(fx->tx[i], (void **)&m) == 0)

@@ -332,6 +332,6 @@ main(void)
 		dp_worker_drain(dp.worker[i]);
 	fx_drain(&fx);
 	is_int(rte_mempool_in_use_count(dp.pool), baseline, "mbuf pool back at its baseline");
-	rte_eal_cleanup();
+	fx_eal_cleanup();
 	return done_testing();
 }
