@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jemalloc/jemalloc.h>
+
 #include <rte_config.h>
 #include <rte_log.h>
 
@@ -72,6 +74,30 @@ cmd_ports_json(void)
 /* ------------------------------------------------------------------------ */
 /* status, port.list */
 
+/*
+ * The general-purpose heap (control plane, tables, sessions) is jemalloc's;
+ * packet buffers are in the DPDK pool ("mbufs").
+ */
+static json_t *
+memory_json(void)
+{
+	const char *version = "unknown";
+	size_t allocated = 0, resident = 0, sz;
+	uint64_t epoch = 1;
+
+	sz = sizeof(epoch);
+	/* statistics are cached until the epoch advances */
+	(void)mallctl("epoch", &epoch, &sz, &epoch, sz);
+	sz = sizeof(version);
+	(void)mallctl("version", &version, &sz, NULL, 0);
+	sz = sizeof(allocated);
+	(void)mallctl("stats.allocated", &allocated, &sz, NULL, 0);
+	sz = sizeof(resident);
+	(void)mallctl("stats.resident", &resident, &sz, NULL, 0);
+	return json_pack("{s:s+, s:I, s:I}", "allocator", "jemalloc ", version,
+			 "allocated", (json_int_t)allocated, "resident", (json_int_t)resident);
+}
+
 static int
 cmd_status(const struct ctl_req *req, json_t **result, char *err, size_t errlen)
 {
@@ -108,9 +134,11 @@ cmd_status(const struct ctl_req *req, json_t **result, char *err, size_t errlen)
 	}
 	json_object_set_new(o, "lcores", lcores);
 	json_object_set_new(o, "ports", cmd_ports_json());
-	json_object_set_new(o, "mbufs", json_pack("{s:I, s:I}",
+	json_object_set_new(o, "mbufs", json_pack("{s:I, s:I, s:I}",
 						  "in_use", (json_int_t)dp_mbuf_in_use(),
+						  "baseline", (json_int_t)dp_mbuf_baseline(),
 						  "capacity", (json_int_t)dp_mbuf_capacity()));
+	json_object_set_new(o, "memory", memory_json());
 	*result = o;
 	return 0;
 }

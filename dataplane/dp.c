@@ -339,6 +339,12 @@ dp_mbuf_in_use(void)
 }
 
 uint64_t
+dp_mbuf_baseline(void)
+{
+	return dp.mbuf_baseline;
+}
+
+uint64_t
 dp_mbuf_capacity(void)
 {
 	return dp.pool ? dp.pool->size : 0;

@@ -112,6 +112,8 @@ void dp_counters_reset(void);
 
 /** Mbufs in use in the packet pool right now (cached ones included). */
 uint64_t dp_mbuf_in_use(void);
+/** Mbufs in use at the baseline: after the ports started, before the workers ran. */
+uint64_t dp_mbuf_baseline(void);
 /** Capacity of the packet pool. */
 uint64_t dp_mbuf_capacity(void);
 

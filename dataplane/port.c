@@ -205,10 +205,16 @@ exc_setup(uint16_t pidx, char *err, size_t errlen)
 	const uint8_t *m = p->nif.mac;
 	int ret;
 
-	if (p->params.exception_iface[0])
+	if (p->params.exception_iface[0]) {
 		snprintf(ifname, sizeof(ifname), "%s", p->params.exception_iface);
-	else
-		snprintf(ifname, sizeof(ifname), "tern-%s", p->params.name);
+	} else if (strlen(p->params.name) + strlen("tern-") < sizeof(ifname)) {
+		snprintf(ifname, sizeof(ifname), "tern-%.*s",
+			 (int)(sizeof(ifname) - sizeof("tern-")), p->params.name);
+	} else {
+		snprintf(err, errlen, "exception interface name for port %s is longer than %zu "
+			 "characters: set exception_iface", p->params.name, sizeof(ifname) - 1);
+		return -ENAMETOOLONG;
+	}
 	snprintf(p->params.exception_iface, sizeof(p->params.exception_iface), "%s", ifname);
 	snprintf(p->exc_vdev, sizeof(p->exc_vdev), "net_tap_tern_exc%u", pidx);
 	snprintf(devargs, sizeof(devargs), "%s,iface=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x",

@@ -7,7 +7,9 @@
 tern_init "$@"
 tern_start
 
-check "ternd runs with jemalloc as its allocator" grep -q libjemalloc "/proc/$T_PID/maps"
+check "ternd has jemalloc mapped as its allocator" grep -q libjemalloc "/proc/$T_PID/maps"
+alloc=$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["memory"]["allocator"])')
+check "status reports the jemalloc heap ($alloc)" grep -q '^jemalloc [0-9]' <<<"$alloc"
 mac=$(ctl --json port.list | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"][0]["mac"])')
 check "port.list shows the port's MAC" test -n "$mac"
 

@@ -58,4 +58,32 @@ check "ping works with two workers" cns ping -c 2 -i 0.2 -W 2 $ROUTER4
 tern_stop INT
 is "ternd exits 0 on SIGINT" "$T_STATUS" 0
 check "mbuf audit ok at shutdown" grep -q "mbuf audit: .*: ok" "$T_DIR/ternd.log"
+
+# rx_queues: auto on a PMD that offers RSS (net_tap does: the kernel spreads
+# flows over the tap's queues by its flow hash): one queue per worker, no
+# software steering, and still one worker per flow.
+RX_QUEUES=auto
+tern_start
+st=$(ctl --json status)
+steer=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["result"]["ports"][0]["steering"])' "$st")
+is "rx_queues auto uses RSS on net_tap" "$steer" rss
+rxq=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["result"]["ports"][0]["rx_queues"])' "$st")
+is "one RX queue per worker" "$rxq" 2
+before=$(counter udp_unhandled)
+w_before=$(ctl --json stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]["workers"]; print(" ".join(str(r[k]["udp_unhandled"]) for k in sorted(r)))')
+cns python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("'$CLIENT4'", 42000))
+for _ in range(10):
+    s.sendto(b"x", ("'$ROUTER4'", 5999))'
+sleep 0.5
+w_after=$(ctl --json stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]["workers"]; print(" ".join(str(r[k]["udp_unhandled"]) for k in sorted(r)))')
+moved=$(python3 -c 'import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); print(sorted(y-x for x,y in zip(a,b)))' "$w_before" "$w_after")
+is "with RSS one flow is handled by one worker" "$moved" "[0, 10]"
+is "with RSS nothing is steered in software" "$(counter steer_out)" 0
+check "ping works with RSS" cns ping -c 2 -i 0.2 -W 2 $ROUTER4
+tern_stop
+is "ternd exits 0" "$T_STATUS" 0
+check "mbuf audit ok at shutdown (RSS)" grep -q "mbuf audit: .*: ok" "$T_DIR/ternd.log"
 tern_done
