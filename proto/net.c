@@ -128,28 +128,50 @@ eq16(const uint8_t *a, const uint8_t *b)
 	return memcmp(a, b, 16) == 0;
 }
 
-uint32_t
-net_cksum_add(uint32_t sum, const void *buf, size_t len)
+/* One's complement addition of 64-bit words: the carry out wraps around. */
+static inline uint64_t
+add64(uint64_t acc, uint64_t w)
+{
+	acc += w;
+	return acc + (acc < w);
+}
+
+static inline uint32_t
+cksum_add(uint32_t sum, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	uint64_t acc = 0;
+	uint64_t acc = sum, w0, w1;
 	uint32_t w32;
 	uint16_t w16;
 
 	/*
-	 * Sum 32-bit words into 64 bits: 2^16 == 1 modulo 0xffff, so the sum of
-	 * 32-bit words folds to the same one's complement sum as 16-bit words,
-	 * with half the additions and no carry handling in the loop.
+	 * Sum native 64-bit words with end-around carry: 2^16 == 1 modulo
+	 * 0xffff, so wider words fold to the same one's complement sum as
+	 * 16-bit words (RFC 1071), with a quarter of the additions. Two words
+	 * per step keep two independent loads in flight.
 	 */
-	while (len >= 4) {
+	while (len >= 16) {
+		memcpy(&w0, p, 8);
+		memcpy(&w1, p + 8, 8);
+		acc = add64(add64(acc, w0), w1);
+		p += 16;
+		len -= 16;
+	}
+	if (len >= 8) {
+		memcpy(&w0, p, 8);
+		acc = add64(acc, w0);
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
 		memcpy(&w32, p, 4);
-		acc += w32;
+		acc = add64(acc, w32);
 		p += 4;
 		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&w16, p, 2);
-		acc += w16;
+		acc = add64(acc, w16);
 		p += 2;
 		len -= 2;
 	}
@@ -158,20 +180,32 @@ net_cksum_add(uint32_t sum, const void *buf, size_t len)
 		uint8_t last[2] = { p[0], 0 };
 
 		memcpy(&w16, last, 2);
-		acc += w16;
+		acc = add64(acc, w16);
 	}
-	acc += sum;
 	acc = (acc & 0xffffffffu) + (acc >> 32);
 	acc = (acc & 0xffffffffu) + (acc >> 32);
 	return (uint32_t)acc;
 }
 
-uint16_t
-net_cksum_fold(uint32_t sum)
+static inline uint16_t
+cksum_fold(uint32_t sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
+}
+
+/* Exported for the protocol nodes; inside this file the inline forms are used. */
+uint32_t
+net_cksum_add(uint32_t sum, const void *buf, size_t len)
+{
+	return cksum_add(sum, buf, len);
+}
+
+uint16_t
+net_cksum_fold(uint32_t sum)
+{
+	return cksum_fold(sum);
 }
 
 uint16_t
@@ -185,7 +219,7 @@ net_l4_cksum4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto,
 	ph[8] = 0;
 	ph[9] = proto;
 	wr16(ph + 10, (uint16_t)l4_len);
-	return net_cksum_fold(net_cksum_add(net_cksum_add(0, ph, sizeof(ph)), l4, l4_len));
+	return cksum_fold(cksum_add(cksum_add(0, ph, sizeof(ph)), l4, l4_len));
 }
 
 uint16_t
@@ -199,10 +233,10 @@ net_l4_cksum6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
 	};
 	uint32_t sum;
 
-	sum = net_cksum_add(0, src, 16);
-	sum = net_cksum_add(sum, dst, 16);
-	sum = net_cksum_add(sum, ph, sizeof(ph));
-	return net_cksum_fold(net_cksum_add(sum, l4, l4_len));
+	sum = cksum_add(0, src, 16);
+	sum = cksum_add(sum, dst, 16);
+	sum = cksum_add(sum, ph, sizeof(ph));
+	return cksum_fold(cksum_add(sum, l4, l4_len));
 }
 
 /*
@@ -220,7 +254,7 @@ cksum_update16(uint8_t *cksum, const uint8_t old_word[2], const uint8_t new_word
 	memcpy(&m, old_word, 2);
 	memcpy(&m1, new_word, 2);
 	sum = (uint32_t)(uint16_t)~hc + (uint16_t)~m + m1;
-	hc = net_cksum_fold(sum);
+	hc = cksum_fold(sum);
 	memcpy(cksum, &hc, 2);
 }
 
@@ -229,7 +263,7 @@ cksum_update16(uint8_t *cksum, const uint8_t old_word[2], const uint8_t new_word
  * (224/4), and the directed broadcast of the interface's subnet. /31 and /32
  * have no broadcast address (RFC 3021).
  */
-static bool
+static inline bool
 ip4_is_bcast(const struct net_if *ifc, const uint8_t a[4])
 {
 	uint32_t addr, own, host;
@@ -356,7 +390,7 @@ classify_ip4(const uint8_t *l3, size_t left, const struct net_if *ifc, unsigned 
 		return NET_DROP_IP4_BAD_LEN;
 	if (hw & NET_HW_IP_CKSUM_BAD)
 		return NET_DROP_IP4_BAD_CKSUM;
-	if (!(hw & NET_HW_IP_CKSUM_GOOD) && net_cksum_fold(net_cksum_add(0, l3, ihl)) != 0)
+	if (!(hw & NET_HW_IP_CKSUM_GOOD) && cksum_fold(cksum_add(0, l3, ihl)) != 0)
 		return NET_DROP_IP4_BAD_CKSUM;
 	if (rd16(l3 + IP4_FRAG) & IP4_MF_OFFSET_MASK)
 		return NET_DROP_IP4_FRAG;
@@ -386,7 +420,7 @@ classify_ip4(const uint8_t *l3, size_t left, const struct net_if *ifc, unsigned 
 		 * incremental checksum is only right if this one was: always
 		 * verify in software.
 		 */
-		if (net_cksum_fold(net_cksum_add(0, l4, l4_len)) != 0)
+		if (cksum_fold(cksum_add(0, l4, l4_len)) != 0)
 			return NET_DROP_ICMP_BAD;
 		/*
 		 * Options (record route, source route...) need processing the
