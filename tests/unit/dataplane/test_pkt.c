@@ -315,6 +315,34 @@ test_steering(void)
 	fx_drain(&fx);
 }
 
+/* docs/dataplane.md lists every counter the code has, and no other. */
+static void
+test_counters_documented(void)
+{
+	const char *root = getenv("TERN_SOURCE_ROOT");
+	char path[PATH_MAX], line[512], want[128];
+	unsigned int found = 0, rows = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/docs/dataplane.md", root ? root : ".");
+	f = fopen(path, "r");
+	if (!ok(f != NULL, "docs/dataplane.md readable (TERN_SOURCE_ROOT)"))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "| `", 3) != 0)
+			continue;
+		rows++;
+		for (unsigned int i = 0; i < DP_CNT_MAX; i++) {
+			snprintf(want, sizeof(want), "| `%s` | %s |", dp_cnt_name(i), dp_cnt_desc(i));
+			if (strncmp(line, want, strlen(want)) == 0)
+				found++;
+		}
+	}
+	fclose(f);
+	is_int(found, DP_CNT_MAX, "every counter is in docs/dataplane.md with its description");
+	is_int(rows, DP_CNT_MAX, "docs/dataplane.md lists no counter the code lacks");
+}
+
 int
 main(void)
 {
@@ -328,6 +356,7 @@ main(void)
 	test_punt_and_exception();
 	test_drops();
 	test_steering();
+	test_counters_documented();
 	for (unsigned int i = 0; i < fx.nb_workers; i++)
 		dp_worker_drain(dp.worker[i]);
 	fx_drain(&fx);
