@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Configuration: one table, three uses.
+ *
+ * cfg_keys[] below lists every key once: its path, kind, type, default,
+ * range and description. From that table the configuration module builds the
+ * libcyaml schema (config_cyaml.c), converts and checks the loaded values and
+ * renders the effective configuration as JSON (config.c), and this file
+ * prints the Markdown table that docs/configuration.md contains (a unit test
+ * compares the two), so a key cannot be added without its documentation, nor
+ * documented without being parsed.
+ *
+ * Each leaf row names its type (config_types.c), a store that puts the
+ * converted value into struct tern_config and a show that reads it back for
+ * the JSON view; both are here, next to their rows.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/config_priv.h"
+
+#define CFG_MAX_RX_QUEUES  16
+
+/* ------------------------------------------------------------------------ */
+/* Stores (value -> struct tern_config) and shows (struct -> JSON) */
+
+static int
+cfg_store_args(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct tern_config *cfg = c->cfg;
+
+	cfg->eal_argv = calloc(v->list.n + 2, sizeof(char *));
+	if (cfg->eal_argv == NULL)
+		return -ENOMEM;
+	if (cfg_dup(&cfg->eal_argv[0], "ternd") < 0)
+		return -ENOMEM;
+	cfg->eal_argc = 1;
+	for (unsigned int i = 0; i < v->list.n; i++) {
+		if (cfg_dup(&cfg->eal_argv[i + 1], v->list.v[i]) < 0)
+			return -ENOMEM;
+		cfg->eal_argc++;
+	}
+	return 0;
+}
+
+static json_t *
+cfg_show_args(const struct tern_config *cfg, unsigned int idx)
+{
+	json_t *a = json_array();
+
+	(void)idx;
+	for (int i = 1; a != NULL && i < cfg->eal_argc; i++)
+		json_array_append_new(a, json_string(cfg->eal_argv[i]));
+	return a;
+}
+
+static int
+cfg_store_ports(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->nb_ports = v->list.n;
+	return 0;
+}
+
+#define CFG_PORT(c) (&(c)->cfg->ports[(c)->idx])
+
+static int
+cfg_store_port_name(struct cfg_ctx *c, const union cfg_val *v)
+{
+	snprintf(CFG_PORT(c)->name, sizeof(CFG_PORT(c)->name), "%s", v->s);
+	return 0;
+}
+
+static json_t *
+cfg_show_port_name(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg->ports[idx].name);
+}
+
+static int
+cfg_store_port_device(struct cfg_ctx *c, const union cfg_val *v)
+{
+	snprintf(CFG_PORT(c)->device, sizeof(CFG_PORT(c)->device), "%s", v->s);
+	return 0;
+}
+
+static json_t *
+cfg_show_port_device(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg->ports[idx].device);
+}
+
+static int
+cfg_store_port_ipv4(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct dp_port_params *p = CFG_PORT(c);
+
+	p->has_ip4 = true;
+	memcpy(p->ip4, v->ip.addr, sizeof(p->ip4));
+	p->ip4_prefix = v->ip.prefix;
+	return 0;
+}
+
+static json_t *
+cfg_show_prefix(int af, const void *addr, unsigned int prefix)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	if (inet_ntop(af, addr, buf, INET6_ADDRSTRLEN) == NULL)
+		return json_null();
+	snprintf(buf + strlen(buf), 8, "/%u", prefix);
+	return json_string(buf);
+}
+
+static json_t *
+cfg_show_port_ipv4(const struct tern_config *cfg, unsigned int idx)
+{
+	const struct dp_port_params *p = &cfg->ports[idx];
+
+	return p->has_ip4 ? cfg_show_prefix(AF_INET, p->ip4, p->ip4_prefix) : json_null();
+}
+
+static int
+cfg_store_port_ipv6(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct dp_port_params *p = CFG_PORT(c);
+
+	p->has_ip6 = true;
+	memcpy(p->ip6, v->ip.addr, sizeof(p->ip6));
+	p->ip6_prefix = v->ip.prefix;
+	return 0;
+}
+
+static json_t *
+cfg_show_port_ipv6(const struct tern_config *cfg, unsigned int idx)
+{
+	const struct dp_port_params *p = &cfg->ports[idx];
+
+	return p->has_ip6 ? cfg_show_prefix(AF_INET6, p->ip6, p->ip6_prefix) : json_null();
+}
+
+static int
+cfg_store_port_queues(struct cfg_ctx *c, const union cfg_val *v)
+{
+	CFG_PORT(c)->rx_queues = (uint16_t)v->u;
+	return 0;
+}
+
+static json_t *
+cfg_show_port_queues(const struct tern_config *cfg, unsigned int idx)
+{
+	unsigned int q = cfg->ports[idx].rx_queues;
+
+	return q == 0 ? json_string("auto") : json_integer(q);
+}
+
+static int
+cfg_store_port_exception(struct cfg_ctx *c, const union cfg_val *v)
+{
+	CFG_PORT(c)->exception = v->b;
+	return 0;
+}
+
+static json_t *
+cfg_show_port_exception(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_boolean(cfg->ports[idx].exception);
+}
+
+static int
+cfg_store_port_exc_iface(struct cfg_ctx *c, const union cfg_val *v)
+{
+	snprintf(CFG_PORT(c)->exception_iface, sizeof(CFG_PORT(c)->exception_iface), "%s", v->s);
+	return 0;
+}
+
+static json_t *
+cfg_show_port_exc_iface(const struct tern_config *cfg, unsigned int idx)
+{
+	const char *s = cfg->ports[idx].exception_iface;
+
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+static int
+cfg_store_ctl_socket(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->ctl_socket, v->s);
+}
+
+static json_t *
+cfg_show_ctl_socket(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return json_string(cfg->ctl_socket);
+}
+
+static int
+cfg_store_ctl_group(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->ctl_group, v->s);
+}
+
+static json_t *
+cfg_show_ctl_group(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return cfg->ctl_group != NULL ? json_string(cfg->ctl_group) : json_null();
+}
+
+static int
+cfg_store_log_level(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->log_level, v->s);
+}
+
+static json_t *
+cfg_show_log_level(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return json_string(cfg->log_level);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static const char *const cfg_default_args[] = {
+	"-l", "0-1", "--no-pci", "--no-huge", "-m", "512", "--file-prefix", "tern", NULL,
+};
+
+static const char *const cfg_log_levels[] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL,
+};
+
+const struct cfg_key cfg_keys[] = {
+	{ "dpdk", CFG_MAP,
+	  .doc = "DPDK settings." },
+	{ "dpdk.args", CFG_STRLIST, .def_list = cfg_default_args, .min = 1, .max = 64,
+	  .store = cfg_store_args, .show = cfg_show_args,
+	  .doc = "EAL arguments, as on a DPDK application's command line; ternd adds argv[0]. "
+		 "Cores (`-l`), memory (`-m`, `--no-huge`), `--file-prefix`, `-a`, `--vdev`." },
+	{ "ports", CFG_LIST, .flags = CFG_F_REQUIRED, .min = 1, .max = DP_MAX_PORTS,
+	  .store = cfg_store_ports,
+	  .doc = "The ports ternd serves, one mapping each." },
+	{ "ports[].name", CFG_LEAF, &cfg_t_name, CFG_F_REQUIRED, .min = 1, .max = DP_NAME_LEN - 1,
+	  .store = cfg_store_port_name, .show = cfg_show_port_name,
+	  .doc = "The port's name in commands, counters and logs; unique." },
+	{ "ports[].device", CFG_LEAF, &cfg_t_device, CFG_F_REQUIRED, .min = 1,
+	  .max = sizeof(((struct dp_port_params *)0)->device) - 1,
+	  .store = cfg_store_port_device, .show = cfg_show_port_device,
+	  .doc = "DPDK device: a virtual device string (`net_tap0,iface=tern0`) or a PCI address "
+		 "(`0000:03:00.0`); unique." },
+	{ "ports[].ipv4", CFG_LEAF, &cfg_t_ipv4, .min = 1, .max = 32, .def_doc = "none",
+	  .store = cfg_store_port_ipv4, .show = cfg_show_port_ipv4,
+	  .doc = "The port's IPv4 address and prefix length, `192.0.2.1/24`. "
+		 "A port needs ipv4, ipv6 or both." },
+	{ "ports[].ipv6", CFG_LEAF, &cfg_t_ipv6, .min = 1, .max = 128, .def_doc = "none",
+	  .store = cfg_store_port_ipv6, .show = cfg_show_port_ipv6,
+	  .doc = "The port's IPv6 address and prefix length, `2001:db8::1/64`." },
+	{ "ports[].rx_queues", CFG_LEAF, &cfg_t_queues, .def = "auto", .min = 1,
+	  .max = CFG_MAX_RX_QUEUES,
+	  .store = cfg_store_port_queues, .show = cfg_show_port_queues,
+	  .doc = "RX queues. `auto`: one per worker when the PMD has RSS, else one queue and "
+		 "software steering." },
+	{ "ports[].exception", CFG_LEAF, &cfg_t_bool, .def = "true",
+	  .store = cfg_store_port_exception, .show = cfg_show_port_exception,
+	  .doc = "Create the kernel exception interface: traffic the fast path does not handle "
+		 "(TCP, unknown UDP) goes to the host stack through it." },
+	{ "ports[].exception_iface", CFG_LEAF, &cfg_t_ifname, .min = 1, .max = DP_IFNAME_LEN - 1,
+	  .def_doc = "`tern-<name>`",
+	  .store = cfg_store_port_exc_iface, .show = cfg_show_port_exc_iface,
+	  .doc = "Name of the exception interface; unique." },
+	{ "control", CFG_MAP,
+	  .doc = "The control socket (`ternctl`)." },
+	{ "control.socket", CFG_LEAF, &cfg_t_path, .def = "/run/tern/ternctl.sock", .min = 1,
+	  .max = 107,
+	  .store = cfg_store_ctl_socket, .show = cfg_show_ctl_socket,
+	  .doc = "Path of the control socket; its directory is created 0750, the socket 0660." },
+	{ "control.group", CFG_LEAF, &cfg_t_group, .min = 1, .max = 32,
+	  .def_doc = "none (ternd's group)",
+	  .store = cfg_store_ctl_group, .show = cfg_show_ctl_group,
+	  .doc = "Group owning the socket: its members may use `ternctl`." },
+	{ "log", CFG_MAP,
+	  .doc = "Logging." },
+	{ "log.level", CFG_LEAF, &cfg_t_enum, .def = "info", .allowed = cfg_log_levels,
+	  .store = cfg_store_log_level, .show = cfg_show_log_level,
+	  .doc = "Least severe level logged (syslog names)." },
+};
+
+const size_t cfg_nb_keys = CFG_DIM(cfg_keys);
+
+_Static_assert(CFG_DIM(cfg_keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
+
+const char tern_config_default_yaml[] =
+	"# ternd's built-in configuration (used without -c, and by scripts/demo):\n"
+	"# one port on a TAP device, no PCI, no hugepages.\n"
+	"dpdk:\n"
+	"  args: [\"-l\", \"0-1\", \"--no-pci\", \"--no-huge\", \"-m\", \"512\",\n"
+	"         \"--file-prefix\", \"tern\"]\n"
+	"ports:\n"
+	"  - name: p0\n"
+	"    device: \"net_tap0,iface=tern0\"\n"
+	"    ipv4: \"192.0.2.1/24\"\n"
+	"    ipv6: \"2001:db8::1/64\"\n"
+	"    rx_queues: auto\n"
+	"    exception: true\n"
+	"control:\n"
+	"  socket: /run/tern/ternctl.sock\n"
+	"log:\n"
+	"  level: info\n";
+
+/* ------------------------------------------------------------------------ */
+/* Table navigation */
+
+/* Length of the parent's path in a table path ("ports[].name" -> "ports"). */
+static size_t
+cfg_parent_len(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	size_t n;
+
+	if (dot == NULL)
+		return 0;
+	n = (size_t)(dot - path);
+	if (n >= 2 && path[n - 2] == '[' && path[n - 1] == ']')
+		n -= 2;
+	return n;
+}
+
+const char *
+cfg_leaf_name(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return dot != NULL ? dot + 1 : path;
+}
+
+bool
+cfg_is_child(const struct cfg_key *k, const char *parent, size_t plen)
+{
+	return cfg_parent_len(k->path) == plen && strncmp(k->path, parent, plen) == 0;
+}
+
+/* The row of an instance path: "ports[3].name" -> "ports[].name". */
+const struct cfg_key *
+cfg_key_find(const char *path)
+{
+	char norm[CFG_PATH_LEN];
+	size_t o = 0;
+
+	for (const char *p = path; *p != '\0' && o < sizeof(norm) - 3; p++) {
+		norm[o++] = *p;
+		if (*p == '[') {
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+		}
+	}
+	norm[o] = '\0';
+	for (size_t i = 0; i < cfg_nb_keys; i++)
+		if (strcmp(cfg_keys[i].path, norm) == 0)
+			return &cfg_keys[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The docs */
+
+/* A table cell: "|" would end it and a newline would end the table. */
+static void
+cfg_md_cell(FILE *out, const char *s)
+{
+	if (*s != '\0')
+		fputc(' ', out);
+	for (; *s != '\0'; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else
+			fputc(*s == '\n' ? ' ' : *s, out);
+	}
+	fputs(" |", out);
+}
+
+void
+tern_config_schema_markdown(FILE *out)
+{
+	fputs("| Key | Type | Default | Values | Description |\n", out);
+	fputs("|---|---|---|---|---|\n", out);
+	for (size_t i = 0; i < cfg_nb_keys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		char key[128], def[256] = "", range[256] = "";
+		const char *type = "";
+
+		snprintf(key, sizeof(key), "`%s`", k->path);
+		switch (k->kind) {
+		case CFG_MAP:
+			type = "mapping";
+			break;
+		case CFG_LIST:
+			type = "sequence of mappings";
+			snprintf(range, sizeof(range), "%lu..%lu entries", k->min, k->max);
+			break;
+		case CFG_STRLIST:
+			type = "sequence of strings";
+			snprintf(range, sizeof(range), "%lu..%lu entries", k->min, k->max);
+			def[0] = '`';
+			def[1] = '[';
+			cfg_join(k->def_list, "\"", ", ", def + 2, sizeof(def) - 4);
+			strcat(def, "]`");
+			break;
+		case CFG_LEAF:
+			type = k->type->name;
+			k->type->range(k, range, sizeof(range));
+			break;
+		}
+		if (k->flags & CFG_F_REQUIRED)
+			snprintf(def, sizeof(def), "*required*");
+		else if (k->def != NULL)
+			snprintf(def, sizeof(def), "`%s`", k->def);
+		else if (k->def_doc != NULL)
+			snprintf(def, sizeof(def), "%s", k->def_doc);
+		fputc('|', out);
+		cfg_md_cell(out, key);
+		cfg_md_cell(out, type);
+		cfg_md_cell(out, def);
+		cfg_md_cell(out, range);
+		cfg_md_cell(out, k->doc);
+		fputc('\n', out);
+	}
+}
