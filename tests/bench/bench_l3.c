@@ -42,6 +42,7 @@
 #include <rte_cycles.h>
 #include <rte_ip.h>
 
+#include "tests/unit/dataplane/frames.h"
 #include "tests/unit/dataplane/ring_fixture.h"
 
 #if defined(__clang__)
@@ -56,93 +57,20 @@
 
 static struct ring_fixture fx;
 
-static const uint8_t router_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01 };
-static const uint8_t client_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x02 };
-static const uint8_t router4[4] = { 192, 0, 2, 1 };
-static const uint8_t client4[4] = { 192, 0, 2, 2 };
-
-/* ---- request templates ---- */
-
-static size_t
-eth(uint8_t *f, const uint8_t *dst, uint16_t type)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, client_mac, 6);
-	f[12] = (uint8_t)(type >> 8);
-	f[13] = (uint8_t)type;
-	return 14;
-}
-
-static size_t
-ip4(uint8_t *f, uint8_t proto, size_t l4len)
-{
-	struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)f;
-
-	memset(f, 0, 20);
-	h->version_ihl = 0x45;
-	h->total_length = rte_cpu_to_be_16((uint16_t)(20 + l4len));
-	h->time_to_live = 64;
-	h->next_proto_id = proto;
-	memcpy(&h->src_addr, client4, 4);
-	memcpy(&h->dst_addr, router4, 4);
-	h->hdr_checksum = rte_ipv4_cksum(h);
-	return 20;
-}
+/* ---- request templates (tests/unit/dataplane/frames.h) ---- */
 
 /* ICMP echo request with ping's default 56-byte payload: 98 bytes. */
 static size_t
 tpl_icmp4(uint8_t *f)
 {
-	size_t off = eth(f, router_mac, 0x0800);
-	uint8_t *icmp;
-	const size_t icmplen = 8 + 56;
-
-	off += ip4(f + off, IPPROTO_ICMP, icmplen);
-	icmp = f + off;
-	memset(icmp, 0, icmplen);
-	icmp[0] = 8;
-	icmp[5] = 7;
-	icmp[7] = 1;
-	for (size_t i = 8; i < icmplen; i++)
-		icmp[i] = (uint8_t)i;
-	*(uint16_t *)(void *)(icmp + 2) = (uint16_t)~rte_raw_cksum(icmp, icmplen);
-	return off + icmplen;
+	return fr_icmp4_echo(f, 56);
 }
 
 /* UDP to port 5999, which no node serves, with a 32-byte payload: 74 bytes. */
 static size_t
 tpl_udp_punt(uint8_t *f)
 {
-	size_t off = eth(f, router_mac, 0x0800);
-	struct rte_udp_hdr *u;
-	const uint16_t ulen = 8 + 32;
-
-	off += ip4(f + off, IPPROTO_UDP, ulen);
-	u = (struct rte_udp_hdr *)(void *)(f + off);
-	u->src_port = rte_cpu_to_be_16(40000);
-	u->dst_port = rte_cpu_to_be_16(5999);
-	u->dgram_len = rte_cpu_to_be_16(ulen);
-	u->dgram_cksum = 0;
-	memset(u + 1, 'x', ulen - 8);
-	u->dgram_cksum = rte_ipv4_udptcp_cksum((const struct rte_ipv4_hdr *)(f + 14), u);
-	return off + ulen;
-}
-
-/* ARP request for the router's address, padded to the 60-byte minimum. */
-static size_t
-tpl_arp(uint8_t *f)
-{
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	size_t off = eth(f, bcast, 0x0806);
-	uint8_t *a = f + off;
-
-	a[0] = 0; a[1] = 1; a[2] = 0x08; a[3] = 0; a[4] = 6; a[5] = 4; a[6] = 0; a[7] = 1;
-	memcpy(a + 8, client_mac, 6);
-	memcpy(a + 14, client4, 4);
-	memset(a + 18, 0, 6);
-	memcpy(a + 24, router4, 4);
-	memset(a + 28, 0, 60 - (off + 28));
-	return 60;
+	return fr_udp4(f, 40000, 5999, 32);
 }
 
 /* ---- output checks (generator side, untimed) ---- */
@@ -159,9 +87,9 @@ chk_same(const uint8_t *r, uint32_t len)
 static bool
 chk_icmp4_reply(const uint8_t *r, uint32_t len)
 {
-	return len == tpl_len && memcmp(r, client_mac, 6) == 0 &&
-	       memcmp(r + 6, router_mac, 6) == 0 && r[34] == 0 &&
-	       memcmp(r + 26, router4, 4) == 0 && memcmp(r + 30, client4, 4) == 0 &&
+	return len == tpl_len && memcmp(r, fr_client_mac, 6) == 0 &&
+	       memcmp(r + 6, fr_router_mac, 6) == 0 && r[34] == 0 &&
+	       memcmp(r + 26, fr_router4, 4) == 0 && memcmp(r + 30, fr_client4, 4) == 0 &&
 	       rte_raw_cksum(r + 14, 20) == 0xffff && rte_raw_cksum(r + 34, len - 34) == 0xffff &&
 	       memcmp(r + 42, tpl + 42, len - 42) == 0;
 }
@@ -169,10 +97,10 @@ chk_icmp4_reply(const uint8_t *r, uint32_t len)
 static bool
 chk_arp_reply(const uint8_t *r, uint32_t len)
 {
-	return len >= 42 && memcmp(r, client_mac, 6) == 0 && memcmp(r + 6, router_mac, 6) == 0 &&
-	       r[20] == 0 && r[21] == 2 && memcmp(r + 22, router_mac, 6) == 0 &&
-	       memcmp(r + 28, router4, 4) == 0 && memcmp(r + 32, client_mac, 6) == 0 &&
-	       memcmp(r + 38, client4, 4) == 0;
+	return len >= 42 && memcmp(r, fr_client_mac, 6) == 0 && memcmp(r + 6, fr_router_mac, 6) == 0 &&
+	       r[20] == 0 && r[21] == 2 && memcmp(r + 22, fr_router_mac, 6) == 0 &&
+	       memcmp(r + 28, fr_router4, 4) == 0 && memcmp(r + 32, fr_client_mac, 6) == 0 &&
+	       memcmp(r + 38, fr_client4, 4) == 0;
 }
 
 /* ---- workloads ---- */
@@ -192,7 +120,7 @@ static const struct workload workloads[] = {
 	{ "floor",    STEP_FLOOR, tpl_udp_punt, chk_same,        false, -1 },
 	{ "icmp4",    STEP_TERN,  tpl_icmp4,    chk_icmp4_reply, false, DP_CNT_NET_ICMP4_ECHO },
 	{ "udp-punt", STEP_TERN,  tpl_udp_punt, chk_same,        true,  DP_CNT_NET_UDP4 },
-	{ "arp",      STEP_TERN,  tpl_arp,      chk_arp_reply,   false, DP_CNT_NET_ARP_REQUEST },
+	{ "arp",      STEP_TERN,  fr_arp_request,      chk_arp_reply,   false, DP_CNT_NET_ARP_REQUEST },
 };
 
 #define NB_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))

@@ -155,6 +155,26 @@ counter() {
 	ctl --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["total"]["'"$1"'"])'
 }
 
+# One counter per worker, space-separated in worker order.
+worker_counters() {
+	ctl --json stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]["workers"]; print(" ".join(str(r[k]["'"$1"'"]) for k in sorted(r, key=int)))'
+}
+
+# The per-worker increase between two worker_counters lines, sorted: "[0, 10]".
+worker_deltas() {
+	python3 -c 'import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); print(sorted(y-x for x,y in zip(a,b)))' "$1" "$2"
+}
+
+# Send N datagrams of one flow (client port SPORT) to an unserved router port.
+send_flow() {
+	cns python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("'$CLIENT4'", int(sys.argv[1])))
+for _ in range(int(sys.argv[2])):
+    s.sendto(b"x", ("'$ROUTER4'", 5999))' "$1" "$2"
+}
+
 tern_done() {
 	echo "# $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

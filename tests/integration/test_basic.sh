@@ -20,41 +20,31 @@ check "IPv6 ping through the router" cns ping -6 -c 3 -i 0.2 -W 2 $ROUTER6
 neigh6=$(cns ip -6 neigh show $ROUTER6 dev $TAP | awk '{print $3}')
 is "neighbour discovery resolved the router's IPv6 address to the port's MAC" "$neigh6" "$mac"
 
-# TCP: a listener on the router's own address, reached through the port.
-rns python3 - "$ROUTER4" 7000 "$T_DIR/tcp.ready" <<'PY' &
+# TCP: a listener on the router's own address in the router's namespace,
+# reached from the client through the DPDK port and the exception path.
+tcp_echo() {
+	local addr=$1 port=$2 srv reply
+	rm -f "$T_DIR/tcp.ready"
+	rns python3 - "$addr" "$port" "$T_DIR/tcp.ready" <<'PY' &
 import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); s.settimeout(20)
 open(sys.argv[3], "w").close()
 c, _ = s.accept(); c.settimeout(10)
 data = c.recv(100); c.sendall(b"echo:" + data); c.close()
 PY
-srv=$!
-for _ in $(seq 50); do [ -e "$T_DIR/tcp.ready" ] && break; sleep 0.1; done
-reply=$(cns python3 -c '
+	srv=$!
+	for _ in $(seq 50); do [ -e "$T_DIR/tcp.ready" ] && break; sleep 0.1; done
+	cns python3 -c '
 import socket, sys
-s = socket.create_connection(("'$ROUTER4'", 7000), timeout=10)
-s.sendall(b"hello"); print(s.recv(100).decode())')
-is "TCP through the exception path to a listener on the router's address" "$reply" "echo:hello"
-wait $srv
-
-# TCP over IPv6 as well
-rns python3 - "$ROUTER6" 7001 "$T_DIR/tcp6.ready" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); s.settimeout(20)
-open(sys.argv[3], "w").close()
-c, _ = s.accept(); c.settimeout(10)
-data = c.recv(100); c.sendall(b"echo6:" + data); c.close()
-PY
-srv=$!
-for _ in $(seq 50); do [ -e "$T_DIR/tcp6.ready" ] && break; sleep 0.1; done
-reply=$(cns python3 -c '
-import socket
-s = socket.create_connection(("'$ROUTER6'", 7001), timeout=10)
-s.sendall(b"hi"); print(s.recv(100).decode())')
-is "TCP over IPv6 through the exception path" "$reply" "echo6:hi"
-wait $srv
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(b"hello"); print(s.recv(100).decode())' "$addr" "$port"
+	wait $srv
+}
+is "TCP through the exception path to a listener on the router's address" \
+	"$(tcp_echo $ROUTER4 7000)" "echo:hello"
+is "TCP over IPv6 through the exception path" "$(tcp_echo $ROUTER6 7001)" "echo:hello"
 
 # UDP to a port nothing serves: the host stack answers port unreachable.
 before=$(counter udp_unhandled)

@@ -42,16 +42,10 @@ is "every steered datagram arrived at its owner" "$in" "$out"
 is "no steering ring overflowed" "$(counter steer_refused)" 0
 
 # The same flow always lands on the same worker: resend flow 0 ten times.
-w_before=$(ctl --json stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]["workers"]; print(" ".join(str(r[k]["udp_unhandled"]) for k in sorted(r)))')
-cns python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("'$CLIENT4'", 41000))
-for _ in range(10):
-    s.sendto(b"x", ("'$ROUTER4'", 5999))'
+w_before=$(worker_counters udp_unhandled)
+send_flow 41000 10
 sleep 0.5
-w_after=$(ctl --json stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]["workers"]; print(" ".join(str(r[k]["udp_unhandled"]) for k in sorted(r)))')
-moved=$(python3 -c 'import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); print(sorted(y-x for x,y in zip(a,b)))' "$w_before" "$w_after")
+moved=$(worker_deltas "$w_before" "$(worker_counters udp_unhandled)")
 is "one flow is always handled by one worker" "$moved" "[0, 10]"
 
 check "ping works with two workers" cns ping -c 2 -i 0.2 -W 2 $ROUTER4
@@ -69,17 +63,10 @@ steer=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["result"]["po
 is "rx_queues auto uses RSS on net_tap" "$steer" rss
 rxq=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["result"]["ports"][0]["rx_queues"])' "$st")
 is "one RX queue per worker" "$rxq" 2
-before=$(counter udp_unhandled)
-w_before=$(ctl --json stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]["workers"]; print(" ".join(str(r[k]["udp_unhandled"]) for k in sorted(r)))')
-cns python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("'$CLIENT4'", 42000))
-for _ in range(10):
-    s.sendto(b"x", ("'$ROUTER4'", 5999))'
+w_before=$(worker_counters udp_unhandled)
+send_flow 42000 10
 sleep 0.5
-w_after=$(ctl --json stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]["workers"]; print(" ".join(str(r[k]["udp_unhandled"]) for k in sorted(r)))')
-moved=$(python3 -c 'import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); print(sorted(y-x for x,y in zip(a,b)))' "$w_before" "$w_after")
+moved=$(worker_deltas "$w_before" "$(worker_counters udp_unhandled)")
 is "with RSS one flow is handled by one worker" "$moved" "[0, 10]"
 is "with RSS nothing is steered in software" "$(counter steer_out)" 0
 check "ping works with RSS" cns ping -c 2 -i 0.2 -W 2 $ROUTER4

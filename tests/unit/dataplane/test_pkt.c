@@ -8,124 +8,17 @@
 
 #include <arpa/inet.h>
 
+#include "tests/unit/dataplane/frames.h"
 #include "tests/unit/dataplane/ring_fixture.h"
 #include "tests/unit/tap.h"
 
 static struct ring_fixture fx;
 
-static const uint8_t router_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01 };
-static const uint8_t client_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x02 };
-static const uint8_t router4[4] = { 192, 0, 2, 1 };
-static const uint8_t client4[4] = { 192, 0, 2, 2 };
-
+/* Reference checksum: 0 over a region whose checksum is right. */
 static uint16_t
-csum(const uint8_t *b, size_t n, uint32_t sum)
+csum(const uint8_t *b, size_t n)
 {
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)(b[n - 1] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static size_t
-eth(uint8_t *f, const uint8_t *dst, uint16_t type)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, client_mac, 6);
-	f[12] = (uint8_t)(type >> 8);
-	f[13] = (uint8_t)type;
-	return 14;
-}
-
-/* IPv4 header at f for @p l4len bytes of protocol @p proto; returns 20. */
-static size_t
-ip4(uint8_t *f, uint8_t proto, size_t l4len)
-{
-	uint16_t c;
-
-	memset(f, 0, 20);
-	f[0] = 0x45;
-	f[2] = (uint8_t)((20 + l4len) >> 8);
-	f[3] = (uint8_t)(20 + l4len);
-	f[8] = 64;
-	f[9] = proto;
-	memcpy(f + 12, client4, 4);
-	memcpy(f + 16, router4, 4);
-	c = csum(f, 20, 0);
-	f[10] = (uint8_t)(c >> 8);
-	f[11] = (uint8_t)c;
-	return 20;
-}
-
-static size_t
-udp4_frame(uint8_t *f, uint16_t sport, uint16_t dport, size_t paylen)
-{
-	size_t off = eth(f, router_mac, 0x0800);
-	uint8_t *u;
-	uint8_t pseudo[12];
-	uint32_t sum = 0;
-	uint16_t c, ulen = (uint16_t)(8 + paylen);
-
-	off += ip4(f + off, 17, ulen);
-	u = f + off;
-	u[0] = (uint8_t)(sport >> 8);
-	u[1] = (uint8_t)sport;
-	u[2] = (uint8_t)(dport >> 8);
-	u[3] = (uint8_t)dport;
-	u[4] = (uint8_t)(ulen >> 8);
-	u[5] = (uint8_t)ulen;
-	u[6] = u[7] = 0;
-	memset(u + 8, 'x', paylen);
-	memcpy(pseudo, client4, 4);
-	memcpy(pseudo + 4, router4, 4);
-	pseudo[8] = 0;
-	pseudo[9] = 17;
-	pseudo[10] = u[4];
-	pseudo[11] = u[5];
-	for (int i = 0; i < 12; i += 2)
-		sum += (uint32_t)(pseudo[i] << 8 | pseudo[i + 1]);
-	c = csum(u, ulen, sum);
-	u[6] = (uint8_t)(c >> 8);
-	u[7] = (uint8_t)c;
-	return off + ulen;
-}
-
-static size_t
-arp_request(uint8_t *f)
-{
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	size_t off = eth(f, bcast, 0x0806);
-	uint8_t *a = f + off;
-
-	a[0] = 0; a[1] = 1; a[2] = 0x08; a[3] = 0; a[4] = 6; a[5] = 4; a[6] = 0; a[7] = 1;
-	memcpy(a + 8, client_mac, 6);
-	memcpy(a + 14, client4, 4);
-	memset(a + 18, 0, 6);
-	memcpy(a + 24, router4, 4);
-	return off + 28;
-}
-
-static size_t
-echo_request(uint8_t *f)
-{
-	size_t off = eth(f, router_mac, 0x0800);
-	uint8_t *icmp;
-	uint16_t c;
-
-	off += ip4(f + off, 1, 16);
-	icmp = f + off;
-	memset(icmp, 0, 16);
-	icmp[0] = 8;
-	icmp[5] = 7;
-	icmp[7] = 1;
-	memcpy(icmp + 8, "pingpong", 8);
-	c = csum(icmp, 16, 0);
-	icmp[2] = (uint8_t)(c >> 8);
-	icmp[3] = (uint8_t)c;
-	return off + 16;
+	return (uint16_t)~rte_raw_cksum(b, n);
 }
 
 static void
@@ -178,29 +71,29 @@ test_replies(void)
 	size_t len;
 	const uint8_t *r;
 
-	len = arp_request(f);
+	len = fr_arp_request(f);
 	inject(f, len);
 	run_workers();
 	is_int(fx_take(fx.tx[0], out, 4), 1, "ARP request answered on worker 0's TX queue");
 	r = rte_pktmbuf_mtod(out[0], const uint8_t *);
-	is_mem(r, client_mac, 6, "ARP reply goes to the requester's MAC");
-	is_mem(r + 6, router_mac, 6, "ARP reply comes from the port's MAC");
+	is_mem(r, fr_client_mac, 6, "ARP reply goes to the requester's MAC");
+	is_mem(r + 6, fr_router_mac, 6, "ARP reply comes from the port's MAC");
 	is_int(r[21], 2, "ARP opcode is reply");
-	is_mem(r + 22, router_mac, 6, "ARP sender hardware address is the port's MAC");
-	is_mem(r + 28, router4, 4, "ARP sender protocol address is the port's address");
+	is_mem(r + 22, fr_router_mac, 6, "ARP sender hardware address is the port's MAC");
+	is_mem(r + 28, fr_router4, 4, "ARP sender protocol address is the port's address");
 	rte_pktmbuf_free(out[0]);
 	is_int(total(DP_CNT_NET_ARP_REQUEST), 1, "arp_request counted");
 
-	len = echo_request(f);
+	len = fr_icmp4_echo(f, 8);
 	inject(f, len);
 	run_workers();
 	is_int(fx_take(fx.tx[0], out, 4), 1, "ICMP echo answered");
 	r = rte_pktmbuf_mtod(out[0], const uint8_t *);
 	is_int(r[34], 0, "ICMP type is echo reply");
-	is_mem(r + 26, router4, 4, "reply's source is the router");
-	is_mem(r + 30, client4, 4, "reply's destination is the client");
-	is_int(csum(r + 14, 20, 0), 0, "reply's IPv4 header checksum is valid");
-	is_int(csum(r + 34, 16, 0), 0, "reply's ICMP checksum is valid");
+	is_mem(r + 26, fr_router4, 4, "reply's source is the router");
+	is_mem(r + 30, fr_client4, 4, "reply's destination is the client");
+	is_int(csum(r + 14, 20), 0, "reply's IPv4 header checksum is valid");
+	is_int(csum(r + 34, 16), 0, "reply's ICMP checksum is valid");
 	is_int(out[0]->pkt_len, len, "reply is as long as the request");
 	rte_pktmbuf_free(out[0]);
 	is_int(total(DP_CNT_TX_PACKETS), 2, "tx_packets counted both replies");
@@ -215,17 +108,11 @@ test_punt_and_exception(void)
 	unsigned int n;
 
 	/* UDP to a port no node serves, and TCP: both for the host stack */
-	len = udp4_frame(f, 40000, 5999, 10);
+	len = fr_udp4(f, 40000, 5999, 10);
 	inject(f, len);
-	len = echo_request(f);
-	f[23] = 6; /* now "TCP" (checksum fixed below) */
-	f[24] = f[25] = 0;
-	{
-		uint16_t c = csum(f + 14, 20, 0);
-
-		f[24] = (uint8_t)(c >> 8);
-		f[25] = (uint8_t)c;
-	}
+	len = fr_icmp4_echo(f, 8);
+	f[23] = 6; /* now "TCP" */
+	fr_ip4_fix_cksum(f);
 	inject(f, len);
 	run_workers();
 	n = ring_count_all(fx.exc_tx);
@@ -235,7 +122,7 @@ test_punt_and_exception(void)
 	fx_drain(&fx);
 
 	/* what the host stack sends goes out the port */
-	len = udp4_frame(f, 5999, 40000, 10);
+	len = fr_udp4(f, 5999, 40000, 10);
 	{
 		struct rte_mbuf *m = fx_frame(f, len);
 
@@ -256,18 +143,12 @@ test_drops(void)
 
 	memset(f, 0, sizeof(f));
 	inject(f, 10);                       /* runt */
-	len = udp4_frame(f, 40000, 5683, 10);
+	len = fr_udp4(f, 40000, 5683, 10);
 	f[24] ^= 0xff;                       /* IPv4 header checksum */
 	inject(f, len);
-	len = udp4_frame(f, 40000, 5683, 10);
+	len = fr_udp4(f, 40000, 5683, 10);
 	f[20] = 0x20;                        /* more fragments */
-	f[24] = f[25] = 0;
-	{
-		uint16_t c = csum(f + 14, 20, 0);
-
-		f[24] = (uint8_t)(c >> 8);
-		f[25] = (uint8_t)c;
-	}
+	fr_ip4_fix_cksum(f);
 	inject(f, len);
 	run_workers();
 	is_int(total(DP_CNT_NET_DROP_RUNT), 1, "runt frame counted");
@@ -287,7 +168,7 @@ test_steering(void)
 	uint64_t steered = total(DP_CNT_STEER_OUT), arrived = total(DP_CNT_STEER_IN);
 
 	for (unsigned int i = 0; i < flows; i++) {
-		len = udp4_frame(f, (uint16_t)(20000 + i), 5999, 4);
+		len = fr_udp4(f, (uint16_t)(20000 + i), 5999, 4);
 		inject(f, len);
 	}
 	run_workers();
@@ -306,7 +187,7 @@ test_steering(void)
 	unsigned int again = 0;
 
 	for (unsigned int i = 0; i < 8; i++) {
-		len = udp4_frame(f, 20000, 5999, 4);
+		len = fr_udp4(f, 20000, 5999, 4);
 		inject(f, len);
 	}
 	run_workers();
