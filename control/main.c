@@ -112,8 +112,7 @@ start(const char *src)
 	ret = dp_setup(config->ports, config->nb_ports, &bad_port, err, sizeof(err));
 	if (ret < 0) {
 		if (bad_port >= 0) {
-			fprintf(stderr, "ternd: config %s: ports[%d] (%s): %s\n", src, bad_port,
-				config->ports[bad_port].name, err);
+			fprintf(stderr, "ternd: config %s: ports[%d].%s\n", src, bad_port, err);
 			return EXIT_CONFIG;
 		}
 		fprintf(stderr, "ternd: %s\n", err);

@@ -73,7 +73,9 @@ int dp_eal_init(int argc, char **argv, char *err, size_t errlen);
 /**
  * Probe every port's device, create the mbuf pool, rings and exception
  * interfaces, configure and start the ports.
- * @param bad_port  on failure, the index of the port at fault (or -1)
+ * @param bad_port  on failure, the index of the port at fault (or -1); then
+ *                  @p err starts with that port's key at fault ("device: ...",
+ *                  "rx_queues: ...", "exception_iface: ...")
  * @return 0, or a negative errno-style code with a message in @p err.
  */
 int dp_setup(const struct dp_port_params *ports, unsigned int nb_ports,

@@ -144,13 +144,13 @@ port_setup(uint16_t pidx, const struct dp_port_params *pp, char *err, size_t err
 	} else {
 		p->nb_rxq = pp->rx_queues;
 		if (p->nb_rxq > 1 && !rss_capable) {
-			snprintf(err, errlen, "rx_queues %u needs RSS, which %s (%s) does not offer; "
-				 "use 1 or auto", p->nb_rxq, pp->device, info.driver_name);
+			snprintf(err, errlen, "rx_queues: %u queues need RSS, which %s (%s) does not "
+				 "offer; use 1 or auto", p->nb_rxq, pp->device, info.driver_name);
 			return -ENOTSUP;
 		}
 		if (p->nb_rxq > info.max_rx_queues) {
-			snprintf(err, errlen, "rx_queues %u: %s has at most %u", p->nb_rxq,
-				 pp->device, info.max_rx_queues);
+			snprintf(err, errlen, "rx_queues: %u queues, but %s has at most %u",
+				 p->nb_rxq, pp->device, info.max_rx_queues);
 			return -ERANGE;
 		}
 	}
@@ -253,14 +253,27 @@ dp_ports_setup(const struct dp_port_params *params, unsigned int n, int *bad_por
 {
 	int ret;
 
+	char msg[512];
+
 	for (unsigned int i = 0; i < n; i++) {
 		*bad_port = (int)i;
 		dp.nb_ports = i + 1;
-		ret = port_setup((uint16_t)i, &params[i], err, errlen);
-		if (ret == 0 && params[i].exception)
-			ret = exc_setup((uint16_t)i, err, errlen);
-		if (ret < 0)
+		ret = port_setup((uint16_t)i, &params[i], msg, sizeof(msg));
+		if (ret < 0) {
+			/* name the port's key at fault: rx_queues says so itself */
+			if (strncmp(msg, "rx_queues: ", 11) == 0)
+				snprintf(err, errlen, "%s", msg);
+			else
+				snprintf(err, errlen, "device: %s", msg);
 			return ret;
+		}
+		if (params[i].exception) {
+			ret = exc_setup((uint16_t)i, msg, sizeof(msg));
+			if (ret < 0) {
+				snprintf(err, errlen, "exception_iface: %s", msg);
+				return ret;
+			}
+		}
 		DP_LOG(INFO, "port %s: %s, %u rx queue(s) (%s), %u tx queue(s)%s%s",
 		       params[i].name, params[i].device, dp.ports[i].nb_rxq,
 		       dp.ports[i].rss ? "rss" : "software steering", dp.ports[i].nb_txq,

@@ -5,6 +5,13 @@
 # clean shutdown with the mbuf audit at its baseline.
 . "$(dirname "$0")/lib.sh"
 tern_init "$@"
+
+# A device DPDK cannot probe: exit 2, one message naming the key.
+tern_config | sed "s|device: \"net_tap_t$T_ID,iface=$TAP\"|device: \"net_bogus$T_ID\"|" >"$T_DIR/bad.yaml"
+ip netns exec "$RNS" "$TERND" -c "$T_DIR/bad.yaml" >"$T_DIR/bad.log" 2>&1
+is "a device DPDK cannot probe ends ternd with exit code 2" "$?" 2
+check "the message names ports[0].device" grep -q "^ternd: config $T_DIR/bad.yaml: ports\[0\].device: DPDK cannot probe device \"net_bogus$T_ID\"" "$T_DIR/bad.log"
+
 tern_start
 
 check "ternd has jemalloc mapped as its allocator" grep -q libjemalloc "/proc/$T_PID/maps"
