@@ -641,6 +641,17 @@ net_icmp4_echo_reply(uint8_t *frame, const struct net_pkt *p, const struct net_i
 	new[1] = icmp[1];
 	icmp[0] = ICMP4_ECHO_REPLY;
 	cksum_update16(icmp + 2, old, new);
+	if (__builtin_expect(icmp[2] == 0 && icmp[3] == 0, 0)) {
+		/*
+		 * eqn. 3 gives 0x0000 whenever the rest of the reply sums to
+		 * one's complement zero; if it is zero because every byte is
+		 * (identifier, sequence and payload all 0) the checksum must
+		 * be 0xffff. Rare enough to recompute in full.
+		 */
+		uint16_t c = cksum_fold(cksum_add(0, icmp, p->l4_len));
+
+		memcpy(icmp + 2, &c, 2);
+	}
 	return p->frame_len;
 }
 

@@ -747,6 +747,20 @@ test_icmp4(int vlan)
 	}
 	is_int(bad, 0, "65536 echo replies: incremental checksums all verify%s", v);
 
+	/*
+	 * An all-zero echo (identifier, sequence, no payload): the rest of the
+	 * reply sums to zero, where RFC 1624 eqn. 3 yields 0x0000 but the
+	 * checksum must be 0xffff (found by the fuzzer).
+	 */
+	el = mk_echo(l4, 8, 0, 0, 0);
+	n = mk_ip4(b, (struct ip4_spec){ .vlan = vlan, .proto = NET_IPPROTO_ICMP, .l4 = l4,
+				      .l4len = el });
+	fix_l4(b);
+	is_fate(classify(b, n, &p), NET_ICMP4_ECHO, "all-zero echo request%s", v);
+	is_int(net_icmp4_echo_reply(b, &p, &ifc), n, "all-zero echo answered%s", v);
+	ok(ref_fold(ref_sum(0, b + l3 + 20, el)) == 0 && b[l3 + 22] == 0xff && b[l3 + 23] == 0xff,
+	   "all-zero echo reply carries checksum 0xffff%s", v);
+
 	el = mk_echo(l4, 8, 1, 1, 8);
 	n = mk_ip4(b, (struct ip4_spec){ .vlan = vlan, .proto = NET_IPPROTO_ICMP, .l4 = l4,
 				      .l4len = el });
