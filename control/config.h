@@ -11,6 +11,8 @@
  */
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "dataplane/dp.h"
@@ -24,6 +26,12 @@ struct tern_config {
 	char *ctl_socket;              /* control socket path */
 	char *ctl_group;               /* group owning the socket, NULL = ternd's */
 	char *log_level;               /* "emerg".."debug" */
+	/*
+	 * The MQTT-SN node (`mqttsn:` in the file). Limits are in all unless
+	 * "per client"; a limit that is hit is answered with the return code
+	 * "rejected: congestion" and counted. Ranges: docs/configuration.md.
+	 */
+	struct dp_mqttsn_params mqttsn;
 };
 
 /* The configuration ternd runs without -c, and that scripts/demo uses. */

@@ -27,8 +27,8 @@
 #include "control/config.h"
 
 #define CFG_MAX_DEPTH      16          /* the schema is 3 deep; deeper is a mistake */
-#define CFG_MAX_CHILDREN   8           /* keys per mapping in the table */
-#define CFG_MAX_KEYS       32          /* rows in the table (checked at build time) */
+#define CFG_MAX_CHILDREN   16          /* keys per mapping in the table */
+#define CFG_MAX_KEYS       64          /* rows in the table (checked at build time) */
 #define CFG_PATH_LEN       1024
 #define CFG_KEY_SHOWN      64          /* longer keys are cut in paths and messages */
 #define CFG_DIM(a)         (sizeof(a) / sizeof((a)[0]))
@@ -104,6 +104,7 @@ extern const struct cfg_type cfg_t_device;
 extern const struct cfg_type cfg_t_ipv4;
 extern const struct cfg_type cfg_t_ipv6;
 extern const struct cfg_type cfg_t_queues;
+extern const struct cfg_type cfg_t_uint;
 extern const struct cfg_type cfg_t_bool;
 extern const struct cfg_type cfg_t_ifname;
 extern const struct cfg_type cfg_t_path;

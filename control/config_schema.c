@@ -226,6 +226,60 @@ cfg_show_log_level(const struct tern_config *cfg, unsigned int idx)
 	return json_string(cfg->log_level);
 }
 
+/*
+ * mqttsn.*: plain fields of cfg->mqttsn, one store and show per key. The
+ * stores' cast is safe: CFG_FIT() in each row checks that its max fits.
+ */
+#define CFG_MQTTSN_UINT(field)                                                      \
+	static int cfg_store_mqttsn_##field(struct cfg_ctx *c, const union cfg_val *v) \
+	{                                                                           \
+		c->cfg->mqttsn.field = (__typeof__(c->cfg->mqttsn.field))v->u;      \
+		return 0;                                                           \
+	}                                                                           \
+	static json_t *cfg_show_mqttsn_##field(const struct tern_config *cfg,       \
+					       unsigned int idx)                    \
+	{                                                                           \
+		(void)idx;                                                          \
+		return json_integer(cfg->mqttsn.field);                             \
+	}
+
+#define CFG_MQTTSN_BOOL(field)                                                      \
+	static int cfg_store_mqttsn_##field(struct cfg_ctx *c, const union cfg_val *v) \
+	{                                                                           \
+		c->cfg->mqttsn.field = v->b;                                        \
+		return 0;                                                           \
+	}                                                                           \
+	static json_t *cfg_show_mqttsn_##field(const struct tern_config *cfg,       \
+					       unsigned int idx)                    \
+	{                                                                           \
+		(void)idx;                                                          \
+		return json_boolean(cfg->mqttsn.field);                             \
+	}
+
+CFG_MQTTSN_BOOL(enabled)
+CFG_MQTTSN_UINT(port)
+CFG_MQTTSN_UINT(max_clients)
+CFG_MQTTSN_UINT(max_topics)
+CFG_MQTTSN_UINT(max_subscriptions)
+CFG_MQTTSN_UINT(max_registered_ids)
+CFG_MQTTSN_UINT(max_subscriptions_per_client)
+CFG_MQTTSN_UINT(max_inflight)
+CFG_MQTTSN_UINT(max_message_size)
+CFG_MQTTSN_UINT(retry_ms)
+CFG_MQTTSN_UINT(retries)
+CFG_MQTTSN_UINT(keepalive_tolerance_pct)
+CFG_MQTTSN_BOOL(qos_minus_one)
+
+/* A leaf of mqttsn: its row's path, store and show from the field's name. */
+#define CFG_MQTTSN(field, type)                                                     \
+	"mqttsn." #field, CFG_LEAF, (type), .store = cfg_store_mqttsn_##field,      \
+	.show = cfg_show_mqttsn_##field
+
+/* @max, failing the build unless the field mqttsn.@field can hold it. */
+#define CFG_FIT(field, max)                                                         \
+	((max) + 0 * sizeof(char[(__typeof__(((struct tern_config *)0)->mqttsn.field))(max) \
+				 == (max) ? 1 : -1]))
+
 /* ------------------------------------------------------------------------ */
 
 static const char *const cfg_default_args[] = {
@@ -289,6 +343,53 @@ const struct cfg_key cfg_keys[] = {
 	{ "log.level", CFG_LEAF, &cfg_t_enum, .def = "info", .allowed = cfg_log_levels,
 	  .store = cfg_store_log_level, .show = cfg_show_log_level,
 	  .doc = "Least severe level logged (syslog names)." },
+	{ "mqttsn", CFG_MAP,
+	  .doc = "The MQTT-SN gateway/broker node (MQTT-SN v1.2). A limit that is hit is "
+		 "answered with the return code \"rejected: congestion\" and counted." },
+	{ CFG_MQTTSN(enabled, &cfg_t_bool), .def = "true",
+	  .doc = "Serve MQTT-SN on the ports' addresses." },
+	{ CFG_MQTTSN(port, &cfg_t_uint), .def = "1883",
+	  .min = 1, .max = CFG_FIT(port, 65535),
+	  .doc = "UDP port the node listens on." },
+	{ CFG_MQTTSN(max_clients, &cfg_t_uint), .def = "10000",
+	  .min = 1, .max = CFG_FIT(max_clients, 1000000),
+	  .doc = "Client sessions in all, split evenly over the workers; a CONNECT beyond "
+		 "its worker's share is refused." },
+	{ CFG_MQTTSN(max_topics, &cfg_t_uint), .def = "100000",
+	  .min = 1, .max = CFG_FIT(max_topics, 10000000),
+	  .doc = "Topic names in the topic table." },
+	{ CFG_MQTTSN(max_subscriptions, &cfg_t_uint), .def = "100000",
+	  .min = 1, .max = CFG_FIT(max_subscriptions, 10000000),
+	  .doc = "Subscriptions in all (one per client and topic filter)." },
+	{ CFG_MQTTSN(max_registered_ids, &cfg_t_uint), .def = "64",
+	  .min = 1, .max = CFG_FIT(max_registered_ids, 1024),
+	  .doc = "Topic ids per client: the client's REGISTERs and the gateway's own "
+		 "registrations to it." },
+	{ CFG_MQTTSN(max_subscriptions_per_client, &cfg_t_uint), .def = "32",
+	  .min = 1, .max = CFG_FIT(max_subscriptions_per_client, 1024),
+	  .doc = "Subscriptions per client." },
+	{ CFG_MQTTSN(max_inflight, &cfg_t_uint), .def = "8",
+	  .min = 1, .max = CFG_FIT(max_inflight, 256),
+	  .doc = "Unacknowledged QoS 1 and 2 messages per client, in each direction." },
+	{ CFG_MQTTSN(max_message_size, &cfg_t_uint), .def = "1024",
+	  .min = 16, .max = CFG_FIT(max_message_size, 65535),
+	  .doc = "Bytes of one MQTT-SN message, header included; longer ones are dropped "
+		 "and counted." },
+	{ CFG_MQTTSN(retry_ms, &cfg_t_uint), .def = "10000",
+	  .min = 100, .max = CFG_FIT(retry_ms, 60000),
+	  .doc = "Tretry: milliseconds before an unacknowledged message is sent again "
+		 "(the specification suggests 10 to 15 s)." },
+	{ CFG_MQTTSN(retries, &cfg_t_uint), .def = "3",
+	  .min = 0, .max = CFG_FIT(retries, 10),
+	  .doc = "Nretry: retransmissions before the client is considered lost "
+		 "(the specification suggests 3 to 5)." },
+	{ CFG_MQTTSN(keepalive_tolerance_pct, &cfg_t_uint), .def = "150",
+	  .min = 100, .max = CFG_FIT(keepalive_tolerance_pct, 1000),
+	  .doc = "A client that sends nothing for this percentage of its keep-alive period "
+		 "is lost (the specification: 1.5 times, 150)." },
+	{ CFG_MQTTSN(qos_minus_one, &cfg_t_bool), .def = "true",
+	  .doc = "Accept QoS -1 publications (PUBLISH without a connection, predefined or "
+		 "short topic ids only)." },
 };
 
 const size_t cfg_nb_keys = CFG_DIM(cfg_keys);

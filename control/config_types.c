@@ -239,6 +239,34 @@ cfg_range_queues(const struct cfg_key *k, char *buf, size_t len)
 	snprintf(buf, len, "`auto` or %lu..%lu", k->min, k->max);
 }
 
+/* A plain count or size: decimal, within the row's min..max. */
+static int
+cfg_parse_uint(const struct cfg_key *k, const char *s, union cfg_val *v, char *msg, size_t len)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (n == 0 || s[n] != '\0' || (s[0] == '0' && n > 1)) {
+		snprintf(msg, len, "%s is not a number (decimal, without sign or leading zero)",
+			 CFG_Q(s));
+		return -EINVAL;
+	}
+	if (!cfg_decimal(s, &v->u)) {  /* more digits than any range here */
+		snprintf(msg, len, "%s is out of range (%lu..%lu)", CFG_Q(s), k->min, k->max);
+		return -EINVAL;
+	}
+	if (v->u < k->min || v->u > k->max) {
+		snprintf(msg, len, "%lu is out of range (%lu..%lu)", v->u, k->min, k->max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+cfg_range_uint(const struct cfg_key *k, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lu..%lu", k->min, k->max);
+}
+
 static int
 cfg_parse_bool(const struct cfg_key *k, const char *s, union cfg_val *v, char *msg, size_t len)
 {
@@ -371,6 +399,7 @@ const struct cfg_type cfg_t_ipv4 = { "IPv4 address/prefix", cfg_parse_ipv4, cfg_
 const struct cfg_type cfg_t_ipv6 = { "IPv6 address/prefix", cfg_parse_ipv6, cfg_range_ipv6 };
 const struct cfg_type cfg_t_queues = { "`auto` or integer", cfg_parse_queues,
 				       cfg_range_queues };
+const struct cfg_type cfg_t_uint = { "integer", cfg_parse_uint, cfg_range_uint };
 const struct cfg_type cfg_t_bool = { "boolean", cfg_parse_bool, cfg_range_bool };
 const struct cfg_type cfg_t_ifname = { "interface name", cfg_parse_ifname,
 				       cfg_range_ifname };

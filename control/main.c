@@ -109,7 +109,8 @@ start(const char *src)
 	/* after the EAL: its default log stream also copies every line to syslog */
 	rte_openlog_stream(stderr);
 	(void)set_log_level(config->log_level);
-	ret = dp_setup(config->ports, config->nb_ports, &bad_port, err, sizeof(err));
+	ret = dp_setup(config->ports, config->nb_ports, &config->mqttsn, &bad_port, err,
+		       sizeof(err));
 	if (ret < 0) {
 		if (bad_port >= 0) {
 			fprintf(stderr, "ternd: config %s: ports[%d].%s\n", src, bad_port, err);
@@ -134,17 +135,31 @@ start(const char *src)
 	return 0;
 }
 
+/* The control plane's share of the data plane's work (dp_control_poll). */
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	dp_control_poll();
+}
+
 static int
 run(void)
 {
-	struct event *sigint, *sigterm;
+	/* 1 ms: the latency a SUBSCRIBE or REGISTER of a new topic waits at most */
+	const struct timeval tick_tv = { 0, 1000 };
+	struct event *sigint, *sigterm, *tick;
 	uint64_t in_use, baseline;
 	int audit;
 
 	sigint = evsignal_new(base, SIGINT, on_signal, NULL);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
+	tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
+	event_add(tick, &tick_tv);
 	if (dp_launch() < 0) {
 		fprintf(stderr, "ternd: cannot launch the workers\n");
 		return EXIT_FAILURE;
@@ -165,6 +180,7 @@ run(void)
 			 (int64_t)(in_use - baseline));
 	event_free(sigint);
 	event_free(sigterm);
+	event_free(tick);
 	return audit == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 

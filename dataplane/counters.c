@@ -7,14 +7,34 @@ static const char *const names[DP_CNT_MAX] = {
 #define N(e, n, d) n,
 	FOREACH_NET_FATE(N)
 	FOREACH_DP_CNT(N)
+	FOREACH_MQTTSN_CNT(N)
 #undef N
+#define NRX(e, v, n) "mqttsn_rx_" n,
+	FOREACH_MQTTSN_TYPE(NRX)
+#undef NRX
+#define NTX(e, v, n) "mqttsn_tx_" n,
+	FOREACH_MQTTSN_TYPE(NTX)
+#undef NTX
+#define NERR(e, no, n, d) "mqttsn_" n,
+	FOREACH_MQTTSN_ERR(NERR)
+#undef NERR
 };
 
 static const char *const descs[DP_CNT_MAX] = {
 #define D(e, n, d) d,
 	FOREACH_NET_FATE(D)
 	FOREACH_DP_CNT(D)
+	FOREACH_MQTTSN_CNT(D)
 #undef D
+#define DRX(e, v, n) "MQTT-SN " n " messages received",
+	FOREACH_MQTTSN_TYPE(DRX)
+#undef DRX
+#define DTX(e, v, n) "MQTT-SN " n " messages sent",
+	FOREACH_MQTTSN_TYPE(DTX)
+#undef DTX
+#define DERR(e, no, n, d) "MQTT-SN datagrams dropped: " d,
+	FOREACH_MQTTSN_ERR(DERR)
+#undef DERR
 };
 
 const char *
@@ -34,7 +54,14 @@ dp_cnt_is_drop(unsigned int i)
 {
 	if (i >= NET_FATE_FIRST_DROP && i < NET_FATE_MAX)
 		return 1;
+	if (i >= DP_CNT_MQTTSN_ERR_SHORT && i < DP_CNT_MAX)
+		return 1;
 	switch (i) {
+	case DP_CNT_MQTTSN_NO_SESSION:
+	case DP_CNT_MQTTSN_BAD_PROTO:
+	case DP_CNT_MQTTSN_TOO_BIG:
+	case DP_CNT_MQTTSN_UNEXPECTED:
+	case DP_CNT_MQTTSN_DELIVER_FAILED:
 	case DP_CNT_TX_REFUSED:
 	case DP_CNT_REPLY_FAILED:
 	case DP_CNT_EXC_TX_REFUSED:

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "proto/mqttsn.h"
 #include "proto/net.h"
 
 #define FOREACH_DP_CNT(_) \
@@ -30,13 +31,55 @@
 	_(STEER_IN,        "steer_in",        "datagrams received from another worker's steering") \
 	_(STEER_REFUSED,   "steer_refused",   "datagrams dropped: the owning worker's ring was full")
 
+/*
+ * The MQTT-SN node's own counters (docs/mqttsn.md); per message type
+ * received and sent, and per decode error, come from proto/mqttsn.h's tables.
+ */
+#define FOREACH_MQTTSN_CNT(_) \
+	_(MQTTSN_SESSIONS,     "mqttsn_sessions",     "MQTT-SN sessions created (CONNECT from a new client address)") \
+	_(MQTTSN_GONE,         "mqttsn_gone",         "MQTT-SN sessions ended by DISCONNECT") \
+	_(MQTTSN_LOST,         "mqttsn_lost",         "MQTT-SN clients lost: keep-alive expired or retransmissions exhausted") \
+	_(MQTTSN_NO_SESSION,   "mqttsn_no_session",   "MQTT-SN messages from an address with no session (dropped)") \
+	_(MQTTSN_BAD_PROTO,    "mqttsn_bad_proto",    "CONNECT with a protocol id other than 0x01 (dropped)") \
+	_(MQTTSN_BAD_CLIENT_ID, "mqttsn_bad_client_id", "CONNECT with a client id longer than 23 bytes (rejected)") \
+	_(MQTTSN_TOO_BIG,      "mqttsn_too_big",      "MQTT-SN messages larger than mqttsn.max_message_size (dropped)") \
+	_(MQTTSN_CONGESTION,   "mqttsn_congestion",   "requests refused with 'rejected: congestion' (a limit was hit)") \
+	_(MQTTSN_INVALID_TOPIC, "mqttsn_invalid_topic", "requests refused with 'rejected: invalid topic ID' (unknown id or bad name)") \
+	_(MQTTSN_NOT_SUPPORTED, "mqttsn_not_supported", "requests refused with 'rejected: not supported'") \
+	_(MQTTSN_UNEXPECTED,   "mqttsn_unexpected",   "MQTT-SN messages a gateway does not expect from a client (dropped)") \
+	_(MQTTSN_PUBLISHED,    "mqttsn_published",    "publications accepted for routing") \
+	_(MQTTSN_DELIVERED,    "mqttsn_delivered",    "PUBLISH messages sent to subscribers") \
+	_(MQTTSN_DELIVER_FAILED, "mqttsn_deliver_failed", "deliveries dropped: no buffer, or the subscriber's in-flight window was full") \
+	_(MQTTSN_FORWARDED,    "mqttsn_forwarded",    "publications handed to another worker's subscribers") \
+	_(MQTTSN_RETRANSMIT,   "mqttsn_retransmit",   "REGISTER and QoS 1 PUBLISH retransmissions to clients") \
+	_(MQTTSN_OPS_FAILED,   "mqttsn_ops_failed",   "requests the worker could not hand to the control plane (refused with congestion)")
+
+#define FOREACH_MQTTSN_TYPE_CNT(_) \
+	FOREACH_MQTTSN_TYPE(_)
+
 enum dp_cnt {
 #define DP_NET_ENUM(e, n, d) DP_CNT_NET_##e,
 	FOREACH_NET_FATE(DP_NET_ENUM)
 #undef DP_NET_ENUM
 #define DP_CNT_ENUM(e, n, d) DP_CNT_##e,
 	FOREACH_DP_CNT(DP_CNT_ENUM)
+	/*
+	 * Counters before this one are counted in locals per burst
+	 * (worker.c); the protocol nodes' own follow, without a hole.
+	 */
+	DP_CNT_LOCAL_MAX,
+	DP_CNT_LOCAL_LAST_ = DP_CNT_LOCAL_MAX - 1,
+	FOREACH_MQTTSN_CNT(DP_CNT_ENUM)
 #undef DP_CNT_ENUM
+#define DP_MQ_RX_ENUM(e, v, n) DP_CNT_MQTTSN_RX_##e,
+	FOREACH_MQTTSN_TYPE(DP_MQ_RX_ENUM)
+#undef DP_MQ_RX_ENUM
+#define DP_MQ_TX_ENUM(e, v, n) DP_CNT_MQTTSN_TX_##e,
+	FOREACH_MQTTSN_TYPE(DP_MQ_TX_ENUM)
+#undef DP_MQ_TX_ENUM
+#define DP_MQ_ERR_ENUM(e, no, n, d) DP_CNT_MQTTSN_ERR_##e,
+	FOREACH_MQTTSN_ERR(DP_MQ_ERR_ENUM)
+#undef DP_MQ_ERR_ENUM
 	DP_CNT_MAX
 };
 

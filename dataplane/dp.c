@@ -18,6 +18,7 @@
 #include <rte_mempool.h>
 
 #include "dataplane/dp_priv.h"
+#include "dataplane/mqttsn_priv.h"
 #include "proto/errcode.h"
 
 RTE_LOG_REGISTER(tern_logtype, tern, INFO);
@@ -99,8 +100,8 @@ assign_queues(void)
 }
 
 int
-dp_setup(const struct dp_port_params *ports, unsigned int nb_ports, int *bad_port, char *err,
-	 size_t errlen)
+dp_setup(const struct dp_port_params *ports, unsigned int nb_ports,
+	 const struct dp_mqttsn_params *mqttsn, int *bad_port, char *err, size_t errlen)
 {
 	unsigned int lcore, n = 0;
 	int ret;
@@ -132,12 +133,21 @@ dp_setup(const struct dp_port_params *ports, unsigned int nb_ports, int *bad_por
 		dp.worker[n++] = w;
 		dp.by_lcore[lcore] = w;
 	}
-	dp.pool = rte_pktmbuf_pool_create("tern_mbuf", pool_size(ports, nb_ports), POOL_CACHE, 0,
+	/* the private area carries a publication's routing metadata between workers */
+	dp.pool = rte_pktmbuf_pool_create("tern_mbuf", pool_size(ports, nb_ports), POOL_CACHE,
+					  RTE_ALIGN(sizeof(struct mq_pubmeta), RTE_MBUF_PRIV_ALIGN),
 					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (dp.pool == NULL) {
 		snprintf(err, errlen, "cannot create the mbuf pool: %s (more memory: -m in "
 			 "dpdk.args, or hugepages)", rte_strerror(rte_errno));
 		return -ENOMEM;
+	}
+	if (mqttsn != NULL && mqttsn->enabled) {
+		ret = mqttsn_setup(mqttsn, err, errlen);
+		if (ret < 0)
+			return ret;
+		dp.mqttsn = true;
+		dp.mqttsn_port = mqttsn->port;
 	}
 	ret = dp_ports_setup(ports, nb_ports, bad_port, err, errlen);
 	if (ret < 0)
@@ -196,10 +206,20 @@ dp_audit(uint64_t *in_use, uint64_t *baseline)
 }
 
 void
+dp_control_poll(void)
+{
+	if (dp.mqttsn)
+		mqttsn_control_poll();
+}
+
+void
 dp_close(void)
 {
 	unsigned int nb_workers = dp.nb_workers;
 
+	/* before the ports: sessions hold mbufs of the pool */
+	mqttsn_teardown();
+	dp.mqttsn = false;
 	dp_ports_close();
 	/* readers (telemetry) see no workers from here on */
 	dp.nb_ports = 0;

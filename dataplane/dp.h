@@ -38,6 +38,23 @@ struct dp_port_params {
 	char exception_iface[DP_IFNAME_LEN]; /* its name; "" = "tern-<name>" */
 };
 
+/* The MQTT-SN node (docs/mqttsn.md); the configuration's mqttsn section. */
+struct dp_mqttsn_params {
+	bool enabled;
+	uint16_t port;                 /* UDP port, host order */
+	uint32_t max_clients;          /* sessions in all, split over the workers */
+	uint32_t max_topics;
+	uint32_t max_subscriptions;
+	uint16_t max_registered_ids;   /* topic ids per client */
+	uint16_t max_subscriptions_per_client;
+	uint16_t max_inflight;         /* unacknowledged messages per client */
+	uint16_t max_message_size;
+	uint32_t retry_ms;             /* Tretry */
+	uint8_t retries;               /* Nretry */
+	uint16_t keepalive_tolerance_pct;
+	bool qos_minus_one;
+};
+
 /* A port's state for `status`, `port.list` and telemetry. */
 struct dp_port_info {
 	char name[DP_NAME_LEN];
@@ -79,7 +96,14 @@ int dp_eal_init(int argc, char **argv, char *err, size_t errlen);
  * @return 0, or a negative errno-style code with a message in @p err.
  */
 int dp_setup(const struct dp_port_params *ports, unsigned int nb_ports,
-	     int *bad_port, char *err, size_t errlen);
+	     const struct dp_mqttsn_params *mqttsn, int *bad_port, char *err, size_t errlen);
+
+/**
+ * The control plane's share of the data plane's work, called from the main
+ * lcore's event loop every millisecond or so: the requests workers hand over
+ * (topic creation, subscriptions: the topic table's single writer).
+ */
+void dp_control_poll(void);
 
 /** Launch the workers on every lcore but the main one. @return 0 or -errno. */
 int dp_launch(void);

@@ -66,6 +66,8 @@ struct dp_rxq {
 	bool exception;           /* the exception port: frames from the host stack */
 };
 
+struct mq_worker;
+
 struct dp_worker {
 	/* hot, read every iteration */
 	unsigned int index;
@@ -77,6 +79,7 @@ struct dp_worker {
 	struct dp_txbuf tx[DP_MAX_PORTS];
 	struct dp_txbuf exc_tx[DP_MAX_PORTS];
 	struct dp_txbuf steer[DP_MAX_WORKERS];  /* outbound, per owning worker */
+	struct mq_worker *mq;         /* the MQTT-SN node's state; NULL when disabled */
 	/* published counters, one set per port; read by the control plane */
 	struct dp_counters cnt[DP_MAX_PORTS] __rte_cache_aligned;
 } __rte_cache_aligned;
@@ -94,6 +97,8 @@ struct dp_state {
 	bool eal_ready;
 	bool launched;
 	volatile bool quit;
+	bool mqttsn;                  /* the MQTT-SN node serves mqttsn_port */
+	uint16_t mqttsn_port;
 	/* control-plane side of `stats --reset`: values subtracted on read */
 	struct dp_counters reset_base[DP_MAX_PORTS][DP_MAX_WORKERS];
 };
@@ -109,7 +114,31 @@ void dp_ports_close(void);
 int dp_exc_configure(const char *ifname, const struct dp_port_params *p, char *err,
 		     size_t errlen);
 
+/* Count @p v more of counter @p i on port @p pidx (the worker's own thread only). */
+static inline void
+dp_cnt_add(struct dp_worker *w, uint16_t pidx, unsigned int i, uint64_t v)
+{
+	uint64_t *p = &w->cnt[pidx].v[i];
+
+	/* single writer: a relaxed store keeps the reader from seeing a torn value */
+	__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
+}
+
+/* mqttsn_node.c / mqttsn_ctl.c: the MQTT-SN node (mqttsn_priv.h). */
+int mqttsn_setup(const struct dp_mqttsn_params *p, char *err, size_t errlen);
+void mqttsn_teardown(void);
+/** A valid UDP datagram to the MQTT-SN port, on the worker owning its flow. */
+void mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk);
+/** Per iteration: done ops, publications from other workers, timers, forwarding. */
+void mqttsn_poll(struct dp_worker *w);
+/** After the worker stopped: release what it holds. */
+void mqttsn_drain(struct dp_worker *w);
+/** Main lcore: apply the workers' ops to the topic table. */
+void mqttsn_control_poll(void);
+
 /* worker.c */
+/** Queue @p m for the port's TX queue of this worker (sent at the end of the burst). */
+void dp_tx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m);
 int dp_worker_main(void *arg);
 /** One iteration of the poll loop: every RX queue, the steering ring, flush. */
 void dp_worker_poll(struct dp_worker *w);

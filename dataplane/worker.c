@@ -26,25 +26,19 @@
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
+#include <urcu-qsbr.h>
+
 #include "dataplane/dp_priv.h"
 
 #define PREFETCH_OFFSET 4
 
-static inline void
-cnt_add(struct dp_worker *w, uint16_t pidx, unsigned int i, uint64_t v)
-{
-	uint64_t *p = &w->cnt[pidx].v[i];
-
-	/* single writer: a relaxed store keeps the reader from seeing a torn value */
-	__atomic_store_n(p, *p + v, __ATOMIC_RELAXED);
-}
 
 static void
 publish(struct dp_worker *w, uint16_t pidx, const uint64_t *c)
 {
-	for (unsigned int i = 0; i < DP_CNT_MAX; i++)
+	for (unsigned int i = 0; i < DP_CNT_LOCAL_MAX; i++)
 		if (c[i])
-			cnt_add(w, pidx, i, c[i]);
+			dp_cnt_add(w, pidx, i, c[i]);
 }
 
 static inline unsigned int
@@ -101,18 +95,18 @@ flush_port(struct dp_worker *w, uint16_t pidx)
 
 	if (n) {
 		refused = txbuf_send(b, p->port_id, w->txq, &bytes);
-		cnt_add(w, pidx, DP_CNT_TX_PACKETS, n - refused);
-		cnt_add(w, pidx, DP_CNT_TX_BYTES, bytes);
+		dp_cnt_add(w, pidx, DP_CNT_TX_PACKETS, n - refused);
+		dp_cnt_add(w, pidx, DP_CNT_TX_BYTES, bytes);
 		if (refused)
-			cnt_add(w, pidx, DP_CNT_TX_REFUSED, refused);
+			dp_cnt_add(w, pidx, DP_CNT_TX_REFUSED, refused);
 	}
 	b = &w->exc_tx[pidx];
 	n = b->n;
 	if (n) {
 		refused = txbuf_send(b, p->exc_port_id, w->txq, &bytes);
-		cnt_add(w, pidx, DP_CNT_EXC_TX, n - refused);
+		dp_cnt_add(w, pidx, DP_CNT_EXC_TX, n - refused);
 		if (refused)
-			cnt_add(w, pidx, DP_CNT_EXC_TX_REFUSED, refused);
+			dp_cnt_add(w, pidx, DP_CNT_EXC_TX_REFUSED, refused);
 	}
 }
 
@@ -126,7 +120,7 @@ flush_steer(struct dp_worker *w, uint16_t owner)
 	for (i = sent; i < b->n; i++) {
 		struct rte_mbuf *m = b->m[i];
 
-		cnt_add(w, dp.port_idx_of[m->port], DP_CNT_STEER_REFUSED, 1);
+		dp_cnt_add(w, dp.port_idx_of[m->port], DP_CNT_STEER_REFUSED, 1);
 		rte_pktmbuf_free(m);
 	}
 	b->n = 0;
@@ -174,18 +168,51 @@ reply(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, int len, uint64_t 
 		flush_port(w, pidx);
 }
 
+void
+dp_tx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m)
+{
+	txbuf_add(&w->tx[pidx], m);
+	if (w->tx[pidx].n == DP_BURST)
+		flush_port(w, pidx);
+}
+
 /*
- * A valid UDP datagram on the worker that owns its flow. The CoAP and
- * MQTT-SN nodes hook in here by destination port; until a node serves a
- * port its datagrams go to the host stack, which answers with ICMP port
- * unreachable as any host would.
+ * A valid UDP datagram on the worker that owns its flow: the protocol node
+ * serving its destination port. A port no node serves goes to the host
+ * stack, which answers with ICMP port unreachable as any host would.
  */
 static inline void
 udp_dispatch(struct dp_worker *w, const struct dp_port *p, uint16_t pidx, struct rte_mbuf *m,
-	     uint64_t *c)
+	     const struct net_pkt *pk, uint64_t *c)
 {
+	if (dp.mqttsn && pk->dst_port == dp.mqttsn_port) {
+		mqttsn_rx(w, pidx, m, pk);
+		return;
+	}
 	c[DP_CNT_UDP_UNHANDLED]++;
 	punt(w, p, pidx, m, c);
+}
+
+/* The classification of a steered datagram, back from the mbuf (see top). */
+static void
+pkt_of_steered(const struct rte_mbuf *m, struct net_pkt *pk)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *udp;
+
+	memset(pk, 0, sizeof(*pk));
+	pk->l3_off = m->l2_len;
+	pk->l4_off = (uint16_t)(m->l2_len + m->l3_len);
+	pk->l4_proto = NET_IPPROTO_UDP;
+	pk->ethertype = (m->packet_type & RTE_PTYPE_L3_MASK) == RTE_PTYPE_L3_IPV6 ?
+			NET_ETHERTYPE_IPV6 : NET_ETHERTYPE_IPV4;
+	pk->has_vlan = m->l2_len > NET_ETH_HLEN;
+	if (pk->has_vlan)
+		pk->vlan_tci = (uint16_t)(frame[14] << 8 | frame[15]);
+	udp = frame + pk->l4_off;
+	pk->src_port = (uint16_t)(udp[0] << 8 | udp[1]);
+	pk->dst_port = (uint16_t)(udp[2] << 8 | udp[3]);
+	pk->l4_len = (uint16_t)(udp[4] << 8 | udp[5]);
 }
 
 /* The worker that owns a UDP flow: hash of the client's address and port. */
@@ -249,7 +276,7 @@ handle(struct dp_worker *w, const struct dp_port *p, uint16_t pidx, struct rte_m
 				return;
 			}
 		}
-		udp_dispatch(w, p, pidx, m, c);
+		udp_dispatch(w, p, pidx, m, &pk, c);
 		return;
 	case NET_PUNT:
 		punt(w, p, pidx, m, c);
@@ -264,7 +291,7 @@ void
 dp_worker_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct dp_port *p = &dp.ports[pidx];
-	uint64_t c[DP_CNT_MAX] = { 0 };
+	uint64_t c[DP_CNT_LOCAL_MAX] = { 0 };
 	uint16_t i;
 
 	for (i = 0; i < n && i < PREFETCH_OFFSET; i++)
@@ -286,17 +313,19 @@ steer_rx(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint16_t pidx = dp.port_idx_of[m->port];
-		uint64_t c[DP_CNT_MAX];
+		uint64_t c[DP_CNT_LOCAL_MAX];
+		struct net_pkt pk;
 
 		/* rare enough per port that a full local table is not worth it */
 		c[DP_CNT_UDP_UNHANDLED] = 0;
 		c[DP_CNT_EXC_NONE] = 0;
-		udp_dispatch(w, &dp.ports[pidx], pidx, m, c);
-		cnt_add(w, pidx, DP_CNT_STEER_IN, 1);
+		pkt_of_steered(m, &pk);
+		udp_dispatch(w, &dp.ports[pidx], pidx, m, &pk, c);
+		dp_cnt_add(w, pidx, DP_CNT_STEER_IN, 1);
 		if (c[DP_CNT_UDP_UNHANDLED])
-			cnt_add(w, pidx, DP_CNT_UDP_UNHANDLED, c[DP_CNT_UDP_UNHANDLED]);
+			dp_cnt_add(w, pidx, DP_CNT_UDP_UNHANDLED, c[DP_CNT_UDP_UNHANDLED]);
 		if (c[DP_CNT_EXC_NONE])
-			cnt_add(w, pidx, DP_CNT_EXC_NONE, c[DP_CNT_EXC_NONE]);
+			dp_cnt_add(w, pidx, DP_CNT_EXC_NONE, c[DP_CNT_EXC_NONE]);
 	}
 }
 
@@ -306,7 +335,7 @@ exc_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct dp_txbuf *b = &w->tx[pidx];
 
-	cnt_add(w, pidx, DP_CNT_EXC_RX, n);
+	dp_cnt_add(w, pidx, DP_CNT_EXC_RX, n);
 	for (uint16_t i = 0; i < n; i++) {
 		txbuf_add(b, pkts[i]);
 		if (b->n == DP_BURST)
@@ -336,6 +365,8 @@ dp_worker_poll(struct dp_worker *w)
 		if (n)
 			steer_rx(w, pkts, n);
 	}
+	if (w->mq)
+		mqttsn_poll(w);
 	dp_worker_flush(w);
 }
 
@@ -350,9 +381,14 @@ dp_worker_main(void *arg)
 		exc += w->rxq[i].exception;
 	DP_LOG(INFO, "worker %u on lcore %u: %u port rx queue(s), %u exception queue(s)",
 	       w->index, w->lcore_id, w->nb_rxq - exc, exc);
-	while (!__atomic_load_n(&dp.quit, __ATOMIC_RELAXED))
+	/* a QSBR reader of the topic table: quiescent between iterations */
+	rcu_register_thread();
+	while (!__atomic_load_n(&dp.quit, __ATOMIC_RELAXED)) {
 		dp_worker_poll(w);
+		rcu_quiescent_state();
+	}
 	dp_worker_flush(w);
+	rcu_unregister_thread();
 	return 0;
 }
 
@@ -362,9 +398,11 @@ dp_worker_drain(struct dp_worker *w)
 	struct rte_mbuf *m;
 
 	dp_worker_flush(w);
+	if (w->mq)
+		mqttsn_drain(w);
 	/* datagrams steered here after this worker's last iteration */
 	while (w->steer_ring && rte_ring_dequeue(w->steer_ring, (void **)&m) == 0) {
-		cnt_add(w, dp.port_idx_of[m->port], DP_CNT_STEER_REFUSED, 1);
+		dp_cnt_add(w, dp.port_idx_of[m->port], DP_CNT_STEER_REFUSED, 1);
 		rte_pktmbuf_free(m);
 	}
 }

@@ -195,6 +195,21 @@ cksum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+uint32_t
+net_cksum_combine(uint32_t a, uint32_t b, size_t b_offset)
+{
+	uint64_t s;
+
+	if (b_offset & 1) {
+		/* a block at an odd offset sums with its bytes swapped (RFC 1071) */
+		b = (b & 0xffff) + (b >> 16);
+		b = (b & 0xffff) + (b >> 16);
+		b = ((b & 0xff) << 8) | (b >> 8);
+	}
+	s = (uint64_t)a + b;
+	return (uint32_t)((s & 0xffffffffu) + (s >> 32));
+}
+
 /* Exported for the protocol nodes; inside this file the inline forms are used. */
 uint32_t
 net_cksum_add(uint32_t sum, const void *buf, size_t len)
@@ -732,4 +747,110 @@ net_nd_advert(uint8_t *frame, size_t cap, const struct net_pkt *p, const struct 
 	c = net_l4_cksum6(ip + IP6_SRC, ip + IP6_DST, NET_IPPROTO_ICMPV6, na, ND_NA_LEN);
 	memcpy(na + 2, &c, 2);
 	return (int)rlen;
+}
+
+int
+net_peer_from(const uint8_t *frame, const struct net_pkt *p, struct net_peer *out)
+{
+	const uint8_t *ip = frame + p->l3_off;
+
+	if (p->ethertype != NET_ETHERTYPE_IPV4 && p->ethertype != NET_ETHERTYPE_IPV6)
+		return -EINVAL;
+	if (p->l4_proto != NET_IPPROTO_UDP)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->mac, frame + NET_ETH_ALEN, NET_ETH_ALEN);
+	out->has_vlan = p->has_vlan;
+	out->vlan_tci = p->vlan_tci;
+	out->port = p->src_port;
+	out->v6 = p->ethertype == NET_ETHERTYPE_IPV6;
+	if (out->v6)
+		memcpy(out->addr, ip + IP6_SRC, 16);
+	else
+		memcpy(out->addr, ip + IP4_SRC, 4);
+	return 0;
+}
+
+size_t
+net_udp_header_len(const struct net_peer *peer)
+{
+	return NET_ETH_HLEN + (peer->has_vlan ? NET_VLAN_HLEN : 0) +
+	       (peer->v6 ? IP6_HLEN : IP4_HLEN) + UDP_HLEN;
+}
+
+int
+net_udp_header(uint8_t *buf, size_t cap, const struct net_if *ifc,
+	       const struct net_peer *peer, uint16_t sport, size_t payload_len,
+	       uint32_t payload_sum)
+{
+	size_t hlen = net_udp_header_len(peer), off = 0;
+	size_t ulen = UDP_HLEN + payload_len;
+	uint8_t *ip, *udp, ph[12];
+	uint32_t sum;
+	uint16_t c;
+
+	if (hlen > cap)
+		return -ENOSPC;
+	if (ulen > 0xffff - (peer->v6 ? 0 : IP4_HLEN))
+		return -EINVAL;
+	if (peer->v6 ? !ifc->has_ip6 : !ifc->has_ip4)
+		return -EINVAL;
+	memcpy(buf, peer->mac, NET_ETH_ALEN);
+	memcpy(buf + NET_ETH_ALEN, ifc->mac, NET_ETH_ALEN);
+	off = 2 * NET_ETH_ALEN;
+	if (peer->has_vlan) {
+		wr16(buf + off, NET_ETHERTYPE_VLAN);
+		wr16(buf + off + 2, peer->vlan_tci);
+		off += NET_VLAN_HLEN;
+	}
+	wr16(buf + off, peer->v6 ? NET_ETHERTYPE_IPV6 : NET_ETHERTYPE_IPV4);
+	off += 2;
+	ip = buf + off;
+	if (peer->v6) {
+		memset(ip, 0, IP6_HLEN);
+		ip[0] = 0x60;
+		wr16(ip + IP6_PLEN, (uint16_t)ulen);
+		ip[IP6_NH] = NET_IPPROTO_UDP;
+		ip[IP6_HLIM] = REPLY_TTL;
+		memcpy(ip + IP6_SRC, ifc->ip6, 16);
+		memcpy(ip + IP6_DST, peer->addr, 16);
+		udp = ip + IP6_HLEN;
+	} else {
+		memset(ip, 0, IP4_HLEN);
+		ip[0] = 0x45;
+		wr16(ip + IP4_TOTLEN, (uint16_t)(IP4_HLEN + ulen));
+		wr16(ip + IP4_FRAG, 0x4000);           /* DF */
+		ip[IP4_TTL] = REPLY_TTL;
+		ip[IP4_PROTO] = NET_IPPROTO_UDP;
+		memcpy(ip + IP4_SRC, ifc->ip4, 4);
+		memcpy(ip + IP4_DST, peer->addr, 4);
+		c = cksum_fold(cksum_add(0, ip, IP4_HLEN));
+		memcpy(ip + IP4_CKSUM, &c, 2);
+		udp = ip + IP4_HLEN;
+	}
+	wr16(udp, sport);
+	wr16(udp + 2, peer->port);
+	wr16(udp + 4, (uint16_t)ulen);
+	wr16(udp + 6, 0);
+	/* pseudo-header + UDP header + the payload's precomputed sum */
+	if (peer->v6) {
+		sum = cksum_add(0, ip + IP6_SRC, 32);
+		memset(ph, 0, 8);
+		wr16(ph + 2, (uint16_t)ulen);
+		ph[7] = NET_IPPROTO_UDP;
+		sum = cksum_add(sum, ph, 8);
+	} else {
+		memcpy(ph, ip + IP4_SRC, 8);
+		ph[8] = 0;
+		ph[9] = NET_IPPROTO_UDP;
+		wr16(ph + 10, (uint16_t)ulen);
+		sum = cksum_add(0, ph, 12);
+	}
+	sum = cksum_add(sum, udp, UDP_HLEN);
+	sum = net_cksum_combine(sum, payload_sum, 0);
+	c = cksum_fold(sum);
+	if (c == 0)
+		c = 0xffff;                             /* 0 means "no checksum" */
+	memcpy(udp + 6, &c, 2);
+	return (int)hlen;
 }

@@ -170,6 +170,42 @@ int net_icmp6_echo_reply(uint8_t *frame, const struct net_pkt *p, const struct n
  */
 int net_nd_advert(uint8_t *frame, size_t cap, const struct net_pkt *p, const struct net_if *ifc);
 
+/*
+ * The other end of a UDP flow, as the router answers it: its MAC (the
+ * return path needs no ARP table: the session remembers where its client's
+ * last datagram came from), VLAN tag, address and port.
+ */
+struct net_peer {
+	uint8_t mac[NET_ETH_ALEN];
+	bool v6;
+	bool has_vlan;
+	uint16_t vlan_tci;
+	uint16_t port;         /* host order */
+	uint8_t addr[16];      /* IPv4 in the first 4 bytes; network order */
+};
+
+/**
+ * The sender of a UDP4/UDP6 frame as classified by net_classify().
+ * @return 0, or -EINVAL if @p p is not a UDP fate's result.
+ */
+int net_peer_from(const uint8_t *frame, const struct net_pkt *p, struct net_peer *out);
+
+/** Bytes of Ethernet (+VLAN), IP and UDP headers towards @p peer. */
+size_t net_udp_header_len(const struct net_peer *peer);
+
+/**
+ * Write the Ethernet (+VLAN), IPv4/IPv6 and UDP headers of a datagram from
+ * @p ifc port @p sport to @p peer, for a payload of @p payload_len bytes
+ * whose one's complement sum is @p payload_sum (net_cksum_add(0, payload,
+ * len), computed once when the same payload goes to many peers). The UDP
+ * checksum is complete; IPv4 gets DF, TTL 64 and its header checksum.
+ * @return the header length (net_udp_header_len()), -ENOSPC if @p cap is too
+ *         small, -EINVAL for a payload that does not fit one datagram.
+ */
+int net_udp_header(uint8_t *buf, size_t cap, const struct net_if *ifc,
+		   const struct net_peer *peer, uint16_t sport, size_t payload_len,
+		   uint32_t payload_sum);
+
 /**
  * Internet checksum helpers (RFC 1071). net_cksum_add() folds @p len bytes into a
  * running 32-bit sum; net_cksum_fold() returns the final 16-bit one's
@@ -177,6 +213,13 @@ int net_nd_advert(uint8_t *frame, size_t cap, const struct net_pkt *p, const str
  */
 uint32_t net_cksum_add(uint32_t sum, const void *buf, size_t len);
 uint16_t net_cksum_fold(uint32_t sum);
+
+/**
+ * Combine the running sum @p a of a message with the sum @p b of a block
+ * that starts @p b_offset bytes into that message (an odd offset swaps the
+ * block's bytes). Lets a payload shared by many packets be summed once.
+ */
+uint32_t net_cksum_combine(uint32_t a, uint32_t b, size_t b_offset);
 
 /**
  * UDP or ICMPv6 checksum over the IPv4/IPv6 pseudo-header and @p l4 of

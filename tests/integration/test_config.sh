@@ -188,6 +188,35 @@ log:
   level: verbose
 EOF
 
+bad_yaml "mqttsn.port out of range" 'mqttsn.port (line 7): 70000 is out of range (1..65535)' <<'EOF'
+ports:
+  - name: p0
+    device: net_null0
+    ipv4: 192.0.2.1/24
+mqttsn:
+  enabled: true
+  port: 70000
+EOF
+
+bad_yaml "mqttsn.retry_ms with a unit" 'mqttsn.retry_ms (line 6): "10s" is not a number' <<'EOF'
+ports:
+  - name: p0
+    device: net_null0
+    ipv4: 192.0.2.1/24
+mqttsn:
+  retry_ms: 10s
+EOF
+
+bad_yaml "unknown key in mqttsn" \
+	'line 6: unknown key "max_client" in mqttsn (did you mean "max_clients"?)' <<'EOF'
+ports:
+  - name: p0
+    device: net_null0
+    ipv4: 192.0.2.1/24
+mqttsn:
+  max_client: 100
+EOF
+
 bad_yaml "empty file" 'ports: missing required key' </dev/null
 
 printf 'ports:\n  - name: p0\0\n' >"$DIR/nul.yaml"

@@ -83,6 +83,9 @@ parse(const char *yaml, char *err, size_t errlen)
 	return tern_config_parse(yaml, strlen(yaml), "test.yaml", err, errlen);
 }
 
+/* One valid port: bad cases add to it (its last line is line 4). */
+#define PORT0 "ports:\n  - name: p0\n    device: net_null0\n    ipv4: 192.0.2.1/24\n"
+
 static void
 test_default(void)
 {
@@ -154,6 +157,33 @@ test_defaults_apply(void)
 	tern_config_free(cfg);
 	tern_config_free(def);
 
+	/* a file without mqttsn:, and one with an empty mqttsn: */
+	for (int empty = 0; empty < 2; empty++) {
+		const struct dp_mqttsn_params *m;
+
+		cfg = parse(empty ? PORT0 "mqttsn:\n" : PORT0, err, sizeof(err));
+		if (!ok(cfg != NULL, "%s mqttsn section parses", empty ? "an empty" : "no")) {
+			printf("#   %s\n", err);
+			continue;
+		}
+		m = &cfg->mqttsn;
+		ok(m->enabled, "mqttsn.enabled default true");
+		is_int(m->port, 1883, "mqttsn.port default");
+		is_int(m->max_clients, 10000, "mqttsn.max_clients default");
+		is_int(m->max_topics, 100000, "mqttsn.max_topics default");
+		is_int(m->max_subscriptions, 100000, "mqttsn.max_subscriptions default");
+		is_int(m->max_registered_ids, 64, "mqttsn.max_registered_ids default");
+		is_int(m->max_subscriptions_per_client, 32,
+		       "mqttsn.max_subscriptions_per_client default");
+		is_int(m->max_inflight, 8, "mqttsn.max_inflight default");
+		is_int(m->max_message_size, 1024, "mqttsn.max_message_size default");
+		is_int(m->retry_ms, 10000, "mqttsn.retry_ms default (Tretry 10 s)");
+		is_int(m->retries, 3, "mqttsn.retries default");
+		is_int(m->keepalive_tolerance_pct, 150, "mqttsn.keepalive_tolerance_pct default");
+		ok(m->qos_minus_one, "mqttsn.qos_minus_one default true");
+		tern_config_free(cfg);
+	}
+
 	/* null and empty values mean "the default" too */
 	cfg = parse("control:\nlog: {level: ~}\nports:\n  - name: a\n    device: net_null0\n"
 		    "    ipv4: 192.0.2.1/24\n    exception_iface:\n    rx_queues: null\n",
@@ -215,8 +245,6 @@ struct bad_case {
 	const char *yaml;
 	const char *want[3];  /* substrings of the message */
 };
-
-#define PORT0 "ports:\n  - name: p0\n    device: net_null0\n    ipv4: 192.0.2.1/24\n"
 
 static const struct bad_case bad_cases[] = {
 	{ "YAML syntax error", "ports:\n  - name: p0\n   device: x\n",
@@ -339,6 +367,51 @@ static const struct bad_case bad_cases[] = {
 	{ "escaped NUL", PORT0 "log:\n  level: \"info\\0debug\"\n",
 	  { "line 6", "NUL character" } },
 	{ "tab indentation", "ports:\n\t- name: p0\n", { "line 2", "YAML syntax error" } },
+	/* mqttsn: one bad value per key, the key path and its line */
+	{ "mqttsn not a mapping", PORT0 "mqttsn: on\n", { "mqttsn (line 5)", "expected a mapping" } },
+	{ "mqttsn unknown key", PORT0 "mqttsn:\n  max_client: 5\n",
+	  { "line 6", "unknown key \"max_client\" in mqttsn", "did you mean \"max_clients\"" } },
+	{ "mqttsn.enabled", PORT0 "mqttsn:\n  enabled: 1\n",
+	  { "mqttsn.enabled (line 6): \"1\" is not a boolean" } },
+	{ "mqttsn.port zero", PORT0 "mqttsn:\n  port: 0\n",
+	  { "mqttsn.port (line 6): 0 is out of range (1..65535)" } },
+	{ "mqttsn.port too big", PORT0 "mqttsn:\n  enabled: true\n  port: 65536\n",
+	  { "mqttsn.port (line 7): 65536 is out of range (1..65535)" } },
+	{ "mqttsn.port negative", PORT0 "mqttsn:\n  port: -1\n",
+	  { "mqttsn.port (line 6): \"-1\" is not a number" } },
+	{ "mqttsn.port octal-looking", PORT0 "mqttsn:\n  port: 01883\n",
+	  { "mqttsn.port (line 6): \"01883\" is not a number", "leading zero" } },
+	{ "mqttsn.port a sequence", PORT0 "mqttsn:\n  port: [1883]\n",
+	  { "mqttsn.port (line 6)", "expected integer, got a sequence" } },
+	{ "mqttsn.max_clients", PORT0 "mqttsn:\n  max_clients: 1000001\n",
+	  { "mqttsn.max_clients (line 6): 1000001 is out of range (1..1000000)" } },
+	{ "mqttsn.max_clients huge", PORT0 "mqttsn:\n  max_clients: 99999999999999999999\n",
+	  { "mqttsn.max_clients (line 6): \"99999999999999999999\" is out of range" } },
+	{ "mqttsn.max_topics", PORT0 "mqttsn:\n  max_topics: 0\n",
+	  { "mqttsn.max_topics (line 6): 0 is out of range (1..10000000)" } },
+	{ "mqttsn.max_subscriptions", PORT0 "mqttsn:\n  max_subscriptions: 10000001\n",
+	  { "mqttsn.max_subscriptions (line 6): 10000001 is out of range (1..10000000)" } },
+	{ "mqttsn.max_registered_ids", PORT0 "mqttsn:\n  max_registered_ids: 1025\n",
+	  { "mqttsn.max_registered_ids (line 6): 1025 is out of range (1..1024)" } },
+	{ "mqttsn.max_subscriptions_per_client",
+	  PORT0 "mqttsn:\n  max_subscriptions_per_client: 0\n",
+	  { "mqttsn.max_subscriptions_per_client (line 6): 0 is out of range (1..1024)" } },
+	{ "mqttsn.max_inflight", PORT0 "mqttsn:\n  max_inflight: 257\n",
+	  { "mqttsn.max_inflight (line 6): 257 is out of range (1..256)" } },
+	{ "mqttsn.max_message_size", PORT0 "mqttsn:\n  max_message_size: 15\n",
+	  { "mqttsn.max_message_size (line 6): 15 is out of range (16..65535)" } },
+	{ "mqttsn.retry_ms", PORT0 "mqttsn:\n  retry_ms: 99\n",
+	  { "mqttsn.retry_ms (line 6): 99 is out of range (100..60000)" } },
+	{ "mqttsn.retry_ms with a unit", PORT0 "mqttsn:\n  retry_ms: 10s\n",
+	  { "mqttsn.retry_ms (line 6): \"10s\" is not a number" } },
+	{ "mqttsn.retries", PORT0 "mqttsn:\n  retries: 11\n",
+	  { "mqttsn.retries (line 6): 11 is out of range (0..10)" } },
+	{ "mqttsn.keepalive_tolerance_pct", PORT0 "mqttsn:\n  keepalive_tolerance_pct: 99\n",
+	  { "mqttsn.keepalive_tolerance_pct (line 6): 99 is out of range (100..1000)" } },
+	{ "mqttsn.qos_minus_one", PORT0 "mqttsn:\n  qos_minus_one: sometimes\n",
+	  { "mqttsn.qos_minus_one (line 6): \"sometimes\" is not a boolean" } },
+	{ "mqttsn duplicate key", PORT0 "mqttsn:\n  port: 1883\n  port: 1884\n",
+	  { "mqttsn.port", "line 7", "duplicate key" } },
 };
 
 static void
@@ -484,6 +557,78 @@ test_json_round_trip(void)
 	tern_config_free(b);
 }
 
+/* Every mqttsn key set away from its default, at the ends of the ranges. */
+static void
+test_mqttsn(void)
+{
+	static const char lo[] = PORT0 "mqttsn:\n  enabled: false\n  port: 1\n"
+		"  max_clients: 1\n  max_topics: 1\n  max_subscriptions: 1\n"
+		"  max_registered_ids: 1\n  max_subscriptions_per_client: 1\n"
+		"  max_inflight: 1\n  max_message_size: 16\n  retry_ms: 100\n  retries: 0\n"
+		"  keepalive_tolerance_pct: 100\n  qos_minus_one: false\n";
+	static const char hi[] = PORT0 "mqttsn: {port: 65535, max_clients: 1000000,\n"
+		"  max_topics: 10000000, max_subscriptions: 10000000, max_registered_ids: 1024,\n"
+		"  max_subscriptions_per_client: 1024, max_inflight: 256,\n"
+		"  max_message_size: 65535, retry_ms: 60000, retries: 10,\n"
+		"  keepalive_tolerance_pct: 1000}\n";
+	char err[512] = "", *text;
+	struct tern_config *cfg, *back;
+	const struct dp_mqttsn_params *m;
+	json_t *j, *jm;
+
+	cfg = parse(lo, err, sizeof(err));
+	if (ok(cfg != NULL, "mqttsn: every key at its minimum")) {
+		m = &cfg->mqttsn;
+		ok(!m->enabled && !m->qos_minus_one, "mqttsn booleans false");
+		ok(m->port == 1 && m->max_clients == 1 && m->max_topics == 1 &&
+		   m->max_subscriptions == 1 && m->max_registered_ids == 1 &&
+		   m->max_subscriptions_per_client == 1 && m->max_inflight == 1 &&
+		   m->max_message_size == 16 && m->retry_ms == 100 && m->retries == 0 &&
+		   m->keepalive_tolerance_pct == 100, "mqttsn minimums stored");
+	} else {
+		printf("#   %s\n", err);
+	}
+	tern_config_free(cfg);
+
+	cfg = parse(hi, err, sizeof(err));
+	if (!ok(cfg != NULL, "mqttsn: every limit at its maximum (flow style)")) {
+		printf("#   %s\n", err);
+		return;
+	}
+	m = &cfg->mqttsn;
+	ok(m->enabled && m->qos_minus_one, "mqttsn booleans default in flow style");
+	is_int(m->port, 65535, "mqttsn.port max");
+	is_int(m->max_clients, 1000000, "mqttsn.max_clients max");
+	is_int(m->max_topics, 10000000, "mqttsn.max_topics max");
+	is_int(m->max_subscriptions, 10000000, "mqttsn.max_subscriptions max");
+	is_int(m->max_registered_ids, 1024, "mqttsn.max_registered_ids max");
+	is_int(m->max_subscriptions_per_client, 1024, "mqttsn.max_subscriptions_per_client max");
+	is_int(m->max_inflight, 256, "mqttsn.max_inflight max");
+	is_int(m->max_message_size, 65535, "mqttsn.max_message_size max");
+	is_int(m->retry_ms, 60000, "mqttsn.retry_ms max");
+	is_int(m->retries, 10, "mqttsn.retries max");
+	is_int(m->keepalive_tolerance_pct, 1000, "mqttsn.keepalive_tolerance_pct max");
+
+	/* JSON: the same key names, integers and booleans, and back */
+	j = tern_config_to_json(cfg);
+	jm = json_object_get(j, "mqttsn");
+	is_int(json_object_size(jm), 13, "mqttsn in JSON: 13 keys");
+	ok(json_is_true(json_object_get(jm, "enabled")), "mqttsn.enabled a JSON boolean");
+	is_int(json_integer_value(json_object_get(jm, "port")), 65535, "mqttsn.port in JSON");
+	is_int(json_integer_value(json_object_get(jm, "max_subscriptions_per_client")), 1024,
+	       "mqttsn.max_subscriptions_per_client in JSON");
+	is_int(json_integer_value(json_object_get(jm, "keepalive_tolerance_pct")), 1000,
+	       "mqttsn.keepalive_tolerance_pct in JSON");
+	text = j != NULL ? json_dumps(j, 0) : NULL;
+	back = text != NULL ? parse(text, err, sizeof(err)) : NULL;
+	ok(back != NULL && memcmp(&back->mqttsn, &cfg->mqttsn, sizeof(cfg->mqttsn)) == 0,
+	   "mqttsn round-trips through JSON");
+	free(text);
+	json_decref(j);
+	tern_config_free(back);
+	tern_config_free(cfg);
+}
+
 /* The text between "<!-- NAME:begin -->\n" and "<!-- NAME:end -->". */
 static char *
 doc_section(const char *doc, const char *name)
@@ -510,6 +655,16 @@ first_difference(const char *got, const char *want)
 	while (got[i] != '\0' && got[i] == want[i])
 		line += got[i++] == '\n';
 	printf("#   first difference on line %u of the section\n", line);
+}
+
+/* Whether "key:" (@key with its colon) starts a key somewhere in @yaml. */
+static bool
+has_key(const char *yaml, const char *key)
+{
+	for (const char *p = strstr(yaml, key); p != NULL; p = strstr(p + 1, key))
+		if (p == yaml || strchr("\n {-", p[-1]) != NULL)
+			return true;
+	return false;
 }
 
 static void
@@ -543,6 +698,29 @@ test_docs(void)
 		}
 	}
 	free(section);
+
+	/* docs/examples/full.yaml sets every key of the table */
+	example = slurp("docs/examples/full.yaml", NULL);
+	if (ok(example != NULL, "docs/examples/full.yaml is readable")) {
+		unsigned int rows = 0, missing = 0;
+
+		for (const char *r = strstr(md, "\n| `"); r != NULL; r = strstr(r + 1, "\n| `")) {
+			const char *path = r + 4, *end = strchr(path, '`'), *leaf = path;
+			char want[96];
+
+			for (const char *p = path; p < end; p++)
+				if (*p == '.')
+					leaf = p + 1;
+			rows++;
+			snprintf(want, sizeof(want), "%.*s:", (int)(end - leaf), leaf);
+			if (!has_key(example, want)) {
+				missing++;
+				printf("#   full.yaml does not set %.*s\n", (int)(end - path), path);
+			}
+		}
+		ok(rows > 20 && missing == 0, "docs/examples/full.yaml sets all %u keys", rows);
+	}
+	free(example);
 
 	/* the built-in default as the page shows it */
 	section = malloc(strlen(tern_config_default_yaml) + 16);
@@ -618,6 +796,7 @@ main(void)
 	test_bad();
 	test_input_limits();
 	test_json_round_trip();
+	test_mqttsn();
 	test_docs();
 	test_mangled();
 	return done_testing();

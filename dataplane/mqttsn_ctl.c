@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The MQTT-SN node's life cycle and its control-plane half: the main lcore
+ * is the topic table's only writer and applies the requests the workers
+ * queue (mqttsn_priv.h); the workers' per-iteration work that is not packet
+ * handling (answers, publications from other workers, timers) is here too.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <urcu-qsbr.h>
+
+#include "dataplane/mqttsn_priv.h"
+
+#define OP_POOL 4095
+#define CTL_BURST 64
+
+struct mq_global *mq;
+
+int
+mqttsn_setup(const struct dp_mqttsn_params *p, char *err, size_t errlen)
+{
+	struct topic_table_params tp = {
+		.max_topics = p->max_topics,
+		.max_subs = p->max_subscriptions,
+	};
+
+	mq = rte_zmalloc("mq_global", sizeof(*mq), RTE_CACHE_LINE_SIZE);
+	if (mq == NULL) {
+		snprintf(err, errlen, "mqttsn: out of memory");
+		return -ENOMEM;
+	}
+	mq->p = *p;
+	mq->retry_tsc = rte_get_tsc_hz() / 1000 * p->retry_ms;
+	/* the main lcore writes the topic table: a registered RCU thread */
+	rcu_register_thread();
+	mq->topics = topic_table_create(&tp);
+	/* every worker queues requests: multi-producer, the main lcore consumes */
+	mq->ops = rte_ring_create("tern_mq_ops", MQ_RING * 4, (int)rte_socket_id(),
+				  RING_F_SC_DEQ);
+	mq->op_pool = rte_mempool_create("tern_mq_ops", OP_POOL,
+					 sizeof(struct mq_op) + p->max_message_size, 64, 0,
+					 NULL, NULL, NULL, NULL, (int)rte_socket_id(), 0);
+	if (mq->topics == NULL || mq->ops == NULL || mq->op_pool == NULL) {
+		snprintf(err, errlen, "mqttsn: cannot create the topic table or its rings: %s",
+			 rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return mq_sess_setup(dp.nb_workers, err, errlen);
+}
+
+void
+mqttsn_teardown(void)
+{
+	void *op;
+
+	if (mq == NULL)
+		return;
+	mq_sess_teardown();
+	while (mq->ops != NULL && rte_ring_dequeue(mq->ops, &op) == 0)
+		rte_mempool_put(mq->op_pool, op);
+	/* waits for the call_rcu work it queued */
+	topic_table_free(mq->topics);
+	rte_ring_free(mq->ops);
+	rte_mempool_free(mq->op_pool);
+	rcu_unregister_thread();
+	rte_free(mq);
+	mq = NULL;
+}
+
+static void
+apply(struct mq_op *op)
+{
+	struct topic_sub_ref ref = {
+		.core = op->worker, .qos = op->qos, .session = op->session, .gen = op->gen,
+	};
+	struct topic_table *t = mq->topics;
+
+	switch (op->kind) {
+	case MQ_OP_REGISTER:
+		op->node = topic_create(t, op->name, op->name_len);
+		op->rc = op->node != NULL ? 0 : -errno;
+		break;
+	case MQ_OP_SUBSCRIBE:
+		if (!op->wild) {
+			/* the node, for the topic id SUBACK carries */
+			op->node = topic_create(t, op->name, op->name_len);
+			if (op->node == NULL) {
+				op->rc = -errno;
+				break;
+			}
+		}
+		op->rc = topic_subscribe(t, op->name, op->name_len, &ref);
+		break;
+	case MQ_OP_UNSUBSCRIBE:
+		op->rc = topic_unsubscribe(t, op->name, op->name_len, &ref);
+		break;
+	case MQ_OP_FORGET:
+		op->rc = topic_unsubscribe_all(t, op->worker, op->session, op->gen);
+		break;
+	}
+}
+
+void
+mqttsn_control_poll(void)
+{
+	void *ops[CTL_BURST];
+	unsigned int n;
+
+	if (mq == NULL)
+		return;
+	n = rte_ring_dequeue_burst(mq->ops, ops, CTL_BURST, NULL);
+	for (unsigned int i = 0; i < n; i++) {
+		struct mq_op *op = ops[i];
+
+		apply(op);
+		if (op->kind == MQ_OP_FORGET || op->worker >= dp.nb_workers ||
+		    rte_ring_enqueue(mq->w[op->worker]->done, op) != 0)
+			/* no answer to give, or nowhere to give it: the client retries */
+			rte_mempool_put(mq->op_pool, op);
+	}
+}
+
+void
+mqttsn_flush_fwd(struct dp_worker *w, uint16_t core)
+{
+	struct dp_txbuf *b = &w->mq->fwd[core];
+	unsigned int sent, i;
+
+	sent = rte_ring_enqueue_burst(mq->w[core]->deliv, (void **)b->m, b->n, NULL);
+	for (i = sent; i < b->n; i++) {
+		dp_cnt_add(w, dp.port_idx_of[b->m[i]->port], DP_CNT_MQTTSN_DELIVER_FAILED, 1);
+		rte_pktmbuf_free(b->m[i]);
+	}
+	b->n = 0;
+}
+
+void
+mqttsn_poll(struct dp_worker *w)
+{
+	struct mq_worker *mw = w->mq;
+	void *objs[DP_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_dequeue_burst(mw->done, objs, DP_BURST, NULL);
+	for (i = 0; i < n; i++)
+		mq_done(w, objs[i]);
+	n = rte_ring_dequeue_burst(mw->deliv, objs, DP_BURST, NULL);
+	for (i = 0; i < n; i++) {
+		mq_deliver_local(w, objs[i]);
+		rte_pktmbuf_free(objs[i]);
+	}
+	mq_sess_scan(w);
+	for (uint16_t c = 0; c < dp.nb_workers; c++)
+		if (mw->fwd[c].n)
+			mqttsn_flush_fwd(w, c);
+}
+
+void
+mqttsn_drain(struct dp_worker *w)
+{
+	struct mq_worker *mw = w->mq;
+	void *obj;
+
+	for (uint16_t c = 0; c < dp.nb_workers; c++) {
+		for (uint16_t i = 0; i < mw->fwd[c].n; i++)
+			rte_pktmbuf_free(mw->fwd[c].m[i]);
+		mw->fwd[c].n = 0;
+	}
+	while (rte_ring_dequeue(mw->deliv, &obj) == 0)
+		rte_pktmbuf_free(obj);
+	while (rte_ring_dequeue(mw->done, &obj) == 0)
+		rte_mempool_put(mq->op_pool, obj);
+	for (uint32_t s = 0; s < mw->nb_slots; s++)
+		for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+			if (mw->sess[s].out[i].kind != MQ_OUT_FREE)
+				mq_out_release(&mw->sess[s].out[i]);
+}

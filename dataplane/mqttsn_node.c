@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The MQTT-SN node's fast path: one datagram in, its answer and its
+ * deliveries out. See mqttsn_priv.h for the design.
+ */
+
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <urcu-qsbr.h>
+
+#include "dataplane/mqttsn_priv.h"
+#include "proto/topic.h"
+
+static inline void
+cnt(struct dp_worker *w, uint16_t pidx, unsigned int i)
+{
+	dp_cnt_add(w, pidx, i, 1);
+}
+
+static inline unsigned int
+cnt_type(unsigned int first, uint8_t type)
+{
+	int i = mqttsn_type_index(type);
+
+	return first + (unsigned int)(i < 0 ? 0 : i);
+}
+
+/* A frame to @p peer carrying @p msg, in a new mbuf; NULL if none or no room. */
+static struct rte_mbuf *
+mk_frame(uint16_t pidx, const struct net_peer *peer, const struct mqttsn_msg *msg)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	size_t hl = net_udp_header_len(peer);
+	uint8_t *buf;
+	int len;
+
+	if (m == NULL)
+		return NULL;
+	buf = rte_pktmbuf_mtod(m, uint8_t *);
+	len = mqttsn_encode(buf + hl, rte_pktmbuf_tailroom(m) - hl, msg);
+	if (len < 0 ||
+	    net_udp_header(buf, hl, &dp.ports[pidx].nif, peer, mq->p.port, (size_t)len,
+			   net_cksum_add(0, buf + hl, (size_t)len)) < 0) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	m->data_len = (uint16_t)(hl + (size_t)len);
+	m->pkt_len = m->data_len;
+	return m;
+}
+
+void
+mq_send(struct dp_worker *w, struct mq_sess *s, const struct net_peer *peer, uint16_t pidx,
+	const struct mqttsn_msg *msg)
+{
+	struct rte_mbuf *m;
+
+	if (s != NULL) {
+		peer = &s->peer;
+		pidx = s->pidx;
+	}
+	m = mk_frame(pidx, peer, msg);
+	if (m == NULL) {
+		cnt(w, pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+		return;
+	}
+	cnt(w, pidx, cnt_type(DP_CNT_MQTTSN_TX_ADVERTISE, msg->type));
+	dp_tx(w, pidx, m);
+}
+
+/* Send a message we keep for retransmission: the TX queue gets its own reference. */
+void
+mq_send_held(struct dp_worker *w, struct mq_sess *s, struct mq_out *o)
+{
+	rte_pktmbuf_refcnt_update(o->pkt, 1);
+	cnt(w, s->pidx, o->kind == MQ_OUT_REGISTER ? DP_CNT_MQTTSN_TX_REGISTER :
+						      DP_CNT_MQTTSN_TX_PUBLISH);
+	dp_tx(w, s->pidx, o->pkt);
+}
+
+void
+mq_set_dup(struct rte_mbuf *pkt, size_t off)
+{
+	uint8_t *f = rte_pktmbuf_mtod(pkt, uint8_t *);
+	size_t fo = off + (f[off] == 0x01 ? 4 : 2);    /* the flags byte */
+	size_t wo = fo & ~(size_t)1;                     /* its 16-bit word; UDP starts even */
+	uint16_t old, new, ck;
+
+	if (f[fo] & MQTTSN_FLAG_DUP)
+		return;
+	memcpy(&old, f + wo, 2);
+	f[fo] |= MQTTSN_FLAG_DUP;
+	memcpy(&new, f + wo, 2);
+	memcpy(&ck, f + off - 2, 2);                    /* UDP checksum field */
+	/* RFC 1624 eqn. 3 */
+	ck = net_cksum_fold((uint32_t)(uint16_t)~ck + (uint16_t)~old + new);
+	if (ck == 0)
+		ck = 0xffff;
+	memcpy(f + off - 2, &ck, 2);
+}
+
+static void
+reply_rc(struct dp_worker *w, struct mq_sess *s, const struct net_peer *peer, uint16_t pidx,
+	 uint8_t type, const struct mqttsn_msg *req, uint8_t rc, uint16_t topic_id)
+{
+	struct mqttsn_msg a = { .type = type, .return_code = rc, .topic_id = topic_id,
+				.msg_id = req->msg_id };
+
+	if (type == MQTTSN_SUBACK)
+		a.flags = req->flags & MQTTSN_FLAG_QOS_MASK;
+	mq_send(w, s, peer, pidx, &a);
+	if (rc == MQTTSN_RC_CONGESTION)
+		cnt(w, pidx, DP_CNT_MQTTSN_CONGESTION);
+	else if (rc == MQTTSN_RC_INVALID_TOPIC_ID)
+		cnt(w, pidx, DP_CNT_MQTTSN_INVALID_TOPIC);
+	else if (rc == MQTTSN_RC_NOT_SUPPORTED)
+		cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
+}
+
+static uint8_t
+rc_of(int err)
+{
+	return err == -EINVAL ? MQTTSN_RC_INVALID_TOPIC_ID : MQTTSN_RC_CONGESTION;
+}
+
+struct mq_op *
+mq_op_new(uint8_t kind, struct dp_worker *w, const struct mq_sess *s)
+{
+	struct mq_op *op;
+
+	if (rte_mempool_get(mq->op_pool, (void **)&op) < 0)
+		return NULL;
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->worker = (uint16_t)w->index;
+	op->session = (uint32_t)(s - w->mq->sess);
+	op->gen = s->gen;
+	return op;
+}
+
+bool
+mq_op_submit(struct dp_worker *w, struct mq_op *op)
+{
+	(void)w;
+	if (rte_ring_enqueue(mq->ops, op) == 0)
+		return true;
+	rte_mempool_put(mq->op_pool, op);
+	return false;
+}
+
+/* Hand a named request to the control plane; false if it could not. */
+static bool
+submit_named(struct dp_worker *w, struct mq_sess *s, uint8_t kind, const struct mqttsn_msg *req,
+	     const char *name, size_t len, uint8_t qos, bool wild)
+{
+	struct mq_op *op = mq_op_new(kind, w, s);
+
+	if (op == NULL) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED);
+		return false;
+	}
+	op->msg_id = req->msg_id;
+	op->qos = qos;
+	op->wild = wild;
+	op->short_topic = (req->flags & MQTTSN_FLAG_TOPIC_MASK) == MQTTSN_TOPIC_SHORT;
+	op->name_len = (uint16_t)len;
+	memcpy(op->name, name, len);
+	if (!mq_op_submit(w, op)) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED);
+		return false;
+	}
+	return true;
+}
+
+static uint64_t
+expiry(uint16_t keepalive)
+{
+	if (keepalive == 0)
+		return 0;
+	return rte_get_tsc_cycles() + rte_get_tsc_hz() * keepalive *
+				      mq->p.keepalive_tolerance_pct / 100;
+}
+
+static void
+on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
+	   const struct mq_key *key, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	struct mqttsn_msg a = { .type = MQTTSN_CONNACK, .return_code = MQTTSN_RC_ACCEPTED };
+
+	if (msg->protocol_id != MQTTSN_PROTOCOL_ID) {
+		cnt(w, pidx, DP_CNT_MQTTSN_BAD_PROTO);
+		return;
+	}
+	if (msg->client_id.len > MQTTSN_CLIENT_ID_SPEC_MAX) {
+		cnt(w, pidx, DP_CNT_MQTTSN_BAD_CLIENT_ID);
+		reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
+		return;
+	}
+	if (msg->flags & MQTTSN_FLAG_WILL) {
+		/* the will handshake is not implemented yet: say so (docs/mqttsn.md) */
+		reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
+		return;
+	}
+	if (s != NULL && (msg->flags & MQTTSN_FLAG_CLEAN)) {
+		mq_sess_end(w, s, false);
+		s = NULL;
+	}
+	if (s == NULL) {
+		s = mq_sess_new(w, key);
+		if (s == NULL) {
+			reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_CONGESTION, 0);
+			return;
+		}
+		s->pidx = pidx;
+		cnt(w, pidx, DP_CNT_MQTTSN_SESSIONS);
+	}
+	s->peer = *peer;
+	s->client_id_len = (uint8_t)msg->client_id.len;
+	memcpy(s->client_id, msg->client_id.p, msg->client_id.len);
+	s->client_id[s->client_id_len] = '\0';
+	s->keepalive = msg->duration;
+	s->expire = expiry(s->keepalive);
+	mq_send(w, s, NULL, 0, &a);
+}
+
+static void
+on_register(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	const char *name = (const char *)msg->topic_name.p;
+	size_t len = msg->topic_name.len;
+	struct topic *node;
+	uint16_t id;
+
+	if (topic_name_check(name, len) < 0) {
+		reply_rc(w, s, NULL, 0, MQTTSN_REGACK, msg, MQTTSN_RC_INVALID_TOPIC_ID, 0);
+		return;
+	}
+	rcu_read_lock();
+	node = topic_lookup(mq->topics, name, len);
+	rcu_read_unlock();
+	if (node != NULL) {
+		id = mq_sess_id_add(s, node, true);
+		reply_rc(w, s, NULL, 0, MQTTSN_REGACK, msg,
+			 id ? MQTTSN_RC_ACCEPTED : MQTTSN_RC_CONGESTION, id);
+		return;
+	}
+	if (s->nb_ids >= mq->p.max_registered_ids ||
+	    !submit_named(w, s, MQ_OP_REGISTER, msg, name, len, 0, false))
+		reply_rc(w, s, NULL, 0, MQTTSN_REGACK, msg, MQTTSN_RC_CONGESTION, 0);
+}
+
+/* SUBSCRIBE and UNSUBSCRIBE name their topic three ways; a name for the table. */
+static int
+sub_name(const struct mqttsn_msg *msg, char *shortname, const char **name, size_t *len,
+	 bool *wild)
+{
+	int r;
+
+	switch (msg->flags & MQTTSN_FLAG_TOPIC_MASK) {
+	case MQTTSN_TOPIC_NORMAL:
+		*name = (const char *)msg->topic_name.p;
+		*len = msg->topic_name.len;
+		r = topic_filter_check(*name, *len);
+		if (r < 0)
+			return r;
+		*wild = r == TOPIC_FILTER_WILD;
+		return 0;
+	case MQTTSN_TOPIC_SHORT:
+		shortname[0] = (char)(msg->topic_id >> 8);
+		shortname[1] = (char)msg->topic_id;
+		*name = shortname;
+		*len = 2;
+		*wild = false;
+		return topic_name_check(shortname, 2);
+	default:
+		/* predefined topic ids need the predefined table: not yet (docs/mqttsn.md) */
+		return -ENOENT;
+	}
+}
+
+static void
+on_subscribe(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	uint8_t type = msg->type == MQTTSN_SUBSCRIBE ? MQTTSN_SUBACK : MQTTSN_UNSUBACK;
+	int qos = mqttsn_flags_qos(msg->flags);
+	char shortname[2];
+	const char *name;
+	size_t len;
+	bool wild;
+	int r;
+
+	r = sub_name(msg, shortname, &name, &len, &wild);
+	if (r < 0) {
+		if (type == MQTTSN_SUBACK) {
+			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_INVALID_TOPIC_ID, 0);
+		} else {
+			/* UNSUBACK has no return code: nothing was subscribed */
+			cnt(w, s->pidx, DP_CNT_MQTTSN_INVALID_TOPIC);
+			reply_rc(w, s, NULL, 0, type, msg, 0, 0);
+		}
+		return;
+	}
+	if (type == MQTTSN_SUBACK) {
+		if (s->nb_subs >= mq->p.max_subscriptions_per_client) {
+			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_CONGESTION, 0);
+			return;
+		}
+		/* QoS 2 deliveries are not implemented: grant 1 (spec: a lower QoS) */
+		if (!submit_named(w, s, MQ_OP_SUBSCRIBE, msg, name, len,
+				  (uint8_t)(qos > 1 ? 1 : qos), wild))
+			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_CONGESTION, 0);
+		return;
+	}
+	if (!submit_named(w, s, MQ_OP_UNSUBSCRIBE, msg, name, len, 0, wild)) {
+		/* UNSUBACK cannot refuse: the client retries after Tretry */
+		return;
+	}
+}
+
+/* The control plane answered: tell the client. */
+void
+mq_done(struct dp_worker *w, struct mq_op *op)
+{
+	struct mq_sess *s = &w->mq->sess[op->session];
+	struct mqttsn_msg req = { .msg_id = op->msg_id, .flags = MQTTSN_FLAG_QOS(op->qos) };
+	uint16_t id = 0;
+
+	if (s->state != MQ_ACTIVE || s->gen != op->gen) {
+		/* the session ended meanwhile: undo what it asked for */
+		if (op->kind == MQ_OP_SUBSCRIBE && op->rc >= 0) {
+			op->kind = MQ_OP_FORGET;
+			if (mq_op_submit(w, op))
+				return;
+		}
+		rte_mempool_put(mq->op_pool, op);
+		return;
+	}
+	switch (op->kind) {
+	case MQ_OP_REGISTER:
+		if (op->rc == 0)
+			id = mq_sess_id_add(s, op->node, true);
+		reply_rc(w, s, NULL, 0, MQTTSN_REGACK, &req,
+			 op->rc < 0 ? rc_of(op->rc) : id ? MQTTSN_RC_ACCEPTED :
+							   MQTTSN_RC_CONGESTION, id);
+		break;
+	case MQ_OP_SUBSCRIBE:
+		if (op->rc < 0) {
+			reply_rc(w, s, NULL, 0, MQTTSN_SUBACK, &req, rc_of(op->rc), 0);
+			break;
+		}
+		if (op->rc == 0)
+			s->nb_subs++;
+		/* a topic id only for a plain name (spec 5.4.16); short names carry theirs */
+		if (!op->wild && !op->short_topic && op->node != NULL)
+			id = mq_sess_id_add(s, op->node, true);
+		reply_rc(w, s, NULL, 0, MQTTSN_SUBACK, &req, MQTTSN_RC_ACCEPTED, id);
+		break;
+	case MQ_OP_UNSUBSCRIBE:
+		if (op->rc == 0 && s->nb_subs > 0)
+			s->nb_subs--;
+		reply_rc(w, s, NULL, 0, MQTTSN_UNSUBACK, &req, 0, 0);
+		break;
+	default:
+		break;
+	}
+	rte_mempool_put(mq->op_pool, op);
+}
+
+/* A PUBLISH for one subscriber: its header mbuf chained to the shared payload. */
+static struct rte_mbuf *
+build_publish(const struct mq_sess *s, struct rte_mbuf *m, const struct mq_pubmeta *meta,
+	      uint16_t topic_id, int qos, uint16_t msg_id)
+{
+	uint8_t flags = (uint8_t)(MQTTSN_FLAG_QOS(qos) | MQTTSN_TOPIC_NORMAL |
+				  (meta->retain ? MQTTSN_FLAG_RETAIN : 0));
+	struct rte_mbuf *hdr, *ind;
+	size_t hl = net_udp_header_len(&s->peer);
+	uint32_t sum;
+	uint8_t *buf;
+	int ph;
+
+	hdr = rte_pktmbuf_alloc(dp.pool);
+	if (hdr == NULL)
+		return NULL;
+	buf = rte_pktmbuf_mtod(hdr, uint8_t *);
+	ph = mqttsn_encode_publish_header(buf + hl, MQTTSN_PUBLISH_HDR_MAX, flags, topic_id,
+					  msg_id, meta->data_len);
+	if (ph < 0)
+		goto fail;
+	sum = net_cksum_combine(net_cksum_add(0, buf + hl, (size_t)ph), meta->sum, (size_t)ph);
+	if (net_udp_header(buf, hl, &dp.ports[s->pidx].nif, &s->peer, mq->p.port,
+			   (size_t)ph + meta->data_len, sum) < 0)
+		goto fail;
+	hdr->data_len = (uint16_t)(hl + (size_t)ph);
+	hdr->pkt_len = hdr->data_len;
+	if (meta->data_len == 0)
+		return hdr;
+	ind = rte_pktmbuf_alloc(dp.pool);
+	if (ind == NULL)
+		goto fail;
+	rte_pktmbuf_attach(ind, m);
+	rte_pktmbuf_adj(ind, meta->data_off);
+	rte_pktmbuf_trim(ind, (uint16_t)(ind->data_len - meta->data_len));
+	hdr->next = ind;
+	hdr->nb_segs = 2;
+	hdr->pkt_len += meta->data_len;
+	return hdr;
+fail:
+	rte_pktmbuf_free(hdr);
+	return NULL;
+}
+
+static bool
+register_out(const struct mq_sess *s, uint16_t topic_id)
+{
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+		if (s->out[i].kind == MQ_OUT_REGISTER && s->out[i].topic_id == topic_id)
+			return true;
+	return false;
+}
+
+static unsigned int
+out_free(const struct mq_sess *s)
+{
+	unsigned int n = 0;
+
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+		n += s->out[i].kind == MQ_OUT_FREE;
+	return n;
+}
+
+/* The gateway registers a topic id with a client before publishing on it (spec 6.10). */
+static bool
+send_register(struct dp_worker *w, struct mq_sess *s, struct topic *node, uint16_t id)
+{
+	struct mqttsn_msg r = { .type = MQTTSN_REGISTER, .topic_id = id,
+				.msg_id = mq_sess_msg_id(s) };
+	struct mq_out *o = mq_out_slot(s);
+
+	r.topic_name.p = (const uint8_t *)node->name;
+	r.topic_name.len = node->len;
+	if (o == NULL)
+		return false;
+	o->pkt = mk_frame(s->pidx, &s->peer, &r);
+	if (o->pkt == NULL)
+		return false;
+	o->kind = MQ_OUT_REGISTER;
+	o->msg_id = r.msg_id;
+	o->topic_id = id;
+	o->tries = 0;
+	o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
+	mq_send_held(w, s, o);
+	return true;
+}
+
+static void
+deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
+	    const struct mq_pubmeta *meta, int qos)
+{
+	uint16_t id = mq_sess_id_of(s, meta->node), msg_id = 0;
+	struct rte_mbuf *pkt;
+	struct mq_out *o;
+	bool ready;
+
+	if (id == 0)
+		id = mq_sess_id_add(s, meta->node, false);
+	if (id == 0)
+		goto fail;
+	ready = s->id_ready[id - 1];
+	if (!ready && out_free(s) < (register_out(s, id) ? 1u : 2u))
+		goto fail;
+	if (qos > 0)
+		msg_id = mq_sess_msg_id(s);
+	pkt = build_publish(s, m, meta, id, qos, msg_id);
+	if (pkt == NULL)
+		goto fail;
+	if (!ready) {
+		if (!register_out(s, id) && !send_register(w, s, meta->node, id)) {
+			rte_pktmbuf_free(pkt);
+			goto fail;
+		}
+		o = mq_out_slot(s);
+		*o = (struct mq_out){ .kind = MQ_OUT_HOLD, .qos = (uint8_t)qos, .msg_id = msg_id,
+				      .topic_id = id, .pkt = pkt };
+		return;
+	}
+	if (qos == 0) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_TX_PUBLISH);
+		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
+		dp_tx(w, s->pidx, pkt);
+		return;
+	}
+	o = mq_out_slot(s);
+	if (o == NULL) {
+		rte_pktmbuf_free(pkt);
+		goto fail;
+	}
+	*o = (struct mq_out){ .kind = MQ_OUT_QOS1, .qos = 1, .msg_id = msg_id, .topic_id = id,
+			      .pkt = pkt, .deadline = rte_get_tsc_cycles() + mq->retry_tsc };
+	cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
+	mq_send_held(w, s, o);
+	return;
+fail:
+	cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+}
+
+/* This worker's subscribers of a publication (its run of the delivery set). */
+void
+mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m)
+{
+	const struct mq_pubmeta *meta = mq_meta(m);
+	const struct topic_sub_ref *refs;
+	const struct topic_dset *d;
+	uint32_t n;
+
+	d = topic_dset(meta->node);
+	refs = topic_dset_run(d, (uint16_t)w->index, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct mq_sess *s = &w->mq->sess[refs[i].session];
+		int qos = meta->qos;
+
+		if (s->state != MQ_ACTIVE || s->gen != refs[i].gen)
+			continue;
+		if (refs[i].qos < qos)
+			qos = refs[i].qos;
+		deliver_one(w, s, m, meta, qos);
+	}
+}
+
+/* Route a publication: our subscribers now, other workers' through their rings. */
+static void
+route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m,
+      const uint8_t *data, uint16_t data_off, uint16_t data_len, int qos, bool retain)
+{
+	struct mq_pubmeta *meta = mq_meta(m);
+	const struct topic_dset *d = topic_dset(node);
+	bool mine = false;
+
+	meta->node = node;
+	meta->data_off = data_off;
+	meta->data_len = data_len;
+	meta->qos = (uint8_t)(qos < 0 ? 0 : qos);
+	meta->retain = retain;
+	meta->sum = net_cksum_add(0, data, data_len);
+	for (uint16_t r = 0; r < d->nb_runs; r++) {
+		uint16_t core = d->runs[r].core;
+		struct dp_txbuf *b;
+
+		if (core == w->index) {
+			mine = true;
+			continue;
+		}
+		if (core >= dp.nb_workers)
+			continue;
+		rte_mbuf_refcnt_update(m, 1);
+		b = &w->mq->fwd[core];
+		b->m[b->n++] = m;
+		cnt(w, pidx, DP_CNT_MQTTSN_FORWARDED);
+		if (b->n == DP_BURST)
+			mqttsn_flush_fwd(w, core);
+	}
+	if (mine)
+		mq_deliver_local(w, m);
+	rte_pktmbuf_free(m);
+}
+
+static void
+on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct mqttsn_msg *msg,
+	   struct rte_mbuf *m, const uint8_t *frame)
+{
+	int qos = mqttsn_flags_qos(msg->flags);
+	struct topic *node = NULL;
+	char shortname[2];
+	uint8_t rc = MQTTSN_RC_ACCEPTED;
+
+	if (qos == 2) {
+		/* exactly-once delivery is not implemented yet (docs/mqttsn.md) */
+		if (s != NULL)
+			reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, MQTTSN_RC_NOT_SUPPORTED,
+				 msg->topic_id);
+		goto drop;
+	}
+	if (qos < 0 && !mq->p.qos_minus_one) {
+		cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
+		goto drop;
+	}
+	if (qos >= 0 && s == NULL) {
+		cnt(w, pidx, DP_CNT_MQTTSN_NO_SESSION);
+		goto drop;
+	}
+	switch (msg->flags & MQTTSN_FLAG_TOPIC_MASK) {
+	case MQTTSN_TOPIC_NORMAL:
+		if (s == NULL || msg->topic_id == 0 || msg->topic_id > s->nb_ids ||
+		    !s->id_ready[msg->topic_id - 1])
+			rc = MQTTSN_RC_INVALID_TOPIC_ID;
+		else
+			node = s->ids[msg->topic_id - 1];
+		break;
+	case MQTTSN_TOPIC_SHORT:
+		shortname[0] = (char)(msg->topic_id >> 8);
+		shortname[1] = (char)msg->topic_id;
+		if (topic_name_check(shortname, 2) < 0) {
+			rc = MQTTSN_RC_INVALID_TOPIC_ID;
+			break;
+		}
+		/* no topic yet means no subscriber yet: accepted, nothing to route */
+		rcu_read_lock();
+		node = topic_lookup(mq->topics, shortname, 2);
+		rcu_read_unlock();
+		break;
+	default:
+		rc = MQTTSN_RC_INVALID_TOPIC_ID;
+		break;
+	}
+	if (rc != MQTTSN_RC_ACCEPTED) {
+		if (s != NULL)
+			reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, rc, msg->topic_id);
+		else
+			cnt(w, pidx, DP_CNT_MQTTSN_INVALID_TOPIC);
+		goto drop;
+	}
+	cnt(w, pidx, DP_CNT_MQTTSN_PUBLISHED);
+	if (qos == 1)
+		reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, MQTTSN_RC_ACCEPTED, msg->topic_id);
+	if (node == NULL)
+		goto drop;
+	route(w, pidx, node, m, msg->data.p, (uint16_t)(msg->data.p - frame),
+	      (uint16_t)msg->data.len, qos, (msg->flags & MQTTSN_FLAG_RETAIN) != 0);
+	return;
+drop:
+	rte_pktmbuf_free(m);
+}
+
+static void
+on_regack(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	struct mq_out *o = mq_out_find(s, MQ_OUT_REGISTER, msg->msg_id);
+	uint16_t id;
+
+	if (o == NULL) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_UNEXPECTED);
+		return;
+	}
+	id = o->topic_id;
+	mq_out_release(o);
+	if (msg->return_code == MQTTSN_RC_ACCEPTED)
+		s->id_ready[id - 1] = 1;
+	/* what waited for this id goes out now, or is dropped if the client refused it */
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++) {
+		o = &s->out[i];
+		if (o->kind != MQ_OUT_HOLD || o->topic_id != id)
+			continue;
+		if (msg->return_code != MQTTSN_RC_ACCEPTED) {
+			cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+			mq_out_release(o);
+			continue;
+		}
+		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
+		if (o->qos == 0) {
+			cnt(w, s->pidx, DP_CNT_MQTTSN_TX_PUBLISH);
+			dp_tx(w, s->pidx, o->pkt);
+			memset(o, 0, sizeof(*o));
+			continue;
+		}
+		o->kind = MQ_OUT_QOS1;
+		o->tries = 0;
+		o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
+		mq_send_held(w, s, o);
+	}
+}
+
+static void
+on_puback(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	struct mq_out *o = mq_out_find(s, MQ_OUT_QOS1, msg->msg_id);
+
+	if (o == NULL) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_UNEXPECTED);
+		return;
+	}
+	/* a client that lost the id refuses it: register it again next time */
+	if (msg->return_code == MQTTSN_RC_INVALID_TOPIC_ID && o->topic_id != 0 &&
+	    o->topic_id <= s->nb_ids)
+		s->id_ready[o->topic_id - 1] = 0;
+	mq_out_release(o);
+}
+
+static void
+key_of(const struct net_peer *peer, uint16_t pidx, struct mq_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr, peer->addr, peer->v6 ? 16 : 4);
+	k->port = peer->port;
+	k->v6 = peer->v6;
+	k->pidx = (uint8_t)pidx;
+}
+
+void
+mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *data = frame + pk->l4_off + 8;
+	size_t len = (size_t)pk->l4_len - 8;
+	struct mqttsn_msg msg, a;
+	struct net_peer peer;
+	struct mq_key key;
+	struct mq_sess *s;
+
+	if (len > mq->p.max_message_size || (size_t)pk->l4_off + pk->l4_len > m->data_len) {
+		cnt(w, pidx, DP_CNT_MQTTSN_TOO_BIG);
+		goto drop;
+	}
+	if (mqttsn_decode(data, len, &msg) < 0) {
+		cnt(w, pidx, DP_CNT_MQTTSN_ERR_SHORT + msg.err);
+		goto drop;
+	}
+	cnt(w, pidx, cnt_type(DP_CNT_MQTTSN_RX_ADVERTISE, msg.type));
+	if (msg.encap.present) {
+		/* forwarders (spec 5.5) are not served yet (docs/mqttsn.md) */
+		cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
+		goto drop;
+	}
+	net_peer_from(frame, pk, &peer);
+	key_of(&peer, pidx, &key);
+	s = mq_sess_find(w->mq, &key);
+	if (s != NULL) {
+		/* the return path follows the client's last datagram; so does keep-alive */
+		s->peer = peer;
+		s->expire = expiry(s->keepalive);
+	}
+	switch (msg.type) {
+	case MQTTSN_CONNECT:
+		on_connect(w, pidx, &peer, &key, s, &msg);
+		goto drop;
+	case MQTTSN_SEARCHGW:
+		a = (struct mqttsn_msg){ .type = MQTTSN_GWINFO, .gw_id = MQ_GW_ID };
+		mq_send(w, NULL, &peer, pidx, &a);
+		goto drop;
+	case MQTTSN_PUBLISH:
+		on_publish(w, pidx, s, &msg, m, frame);
+		return;
+	default:
+		break;
+	}
+	if (s == NULL) {
+		cnt(w, pidx, DP_CNT_MQTTSN_NO_SESSION);
+		goto drop;
+	}
+	switch (msg.type) {
+	case MQTTSN_REGISTER:
+		on_register(w, s, &msg);
+		break;
+	case MQTTSN_REGACK:
+		on_regack(w, s, &msg);
+		break;
+	case MQTTSN_PUBACK:
+		on_puback(w, s, &msg);
+		break;
+	case MQTTSN_SUBSCRIBE:
+	case MQTTSN_UNSUBSCRIBE:
+		on_subscribe(w, s, &msg);
+		break;
+	case MQTTSN_PINGREQ:
+		a = (struct mqttsn_msg){ .type = MQTTSN_PINGRESP };
+		mq_send(w, s, NULL, 0, &a);
+		break;
+	case MQTTSN_DISCONNECT:
+		if (msg.has_duration && msg.duration > 0)
+			/* sleeping clients are not implemented yet: a plain disconnect */
+			cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
+		a = (struct mqttsn_msg){ .type = MQTTSN_DISCONNECT };
+		mq_send(w, s, NULL, 0, &a);
+		mq_sess_end(w, s, false);
+		break;
+	default:
+		/* gateway-to-client types, QoS 2 and will messages we never asked for */
+		cnt(w, pidx, DP_CNT_MQTTSN_UNEXPECTED);
+		break;
+	}
+drop:
+	rte_pktmbuf_free(m);
+}

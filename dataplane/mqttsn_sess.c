@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * MQTT-SN sessions: per-worker tables of clients, their topic ids, their
+ * unacknowledged messages, and the timers that retransmit them or declare
+ * a client lost. Only the owning worker touches a session.
+ */
+
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "dataplane/mqttsn_priv.h"
+#include "proto/errcode.h"
+
+static void
+worker_free(struct mq_worker *mw)
+{
+	if (mw == NULL)
+		return;
+	rte_hash_free(mw->by_addr);
+	rte_ring_free(mw->deliv);
+	rte_ring_free(mw->done);
+	if (mw->sess != NULL) {
+		rte_free(mw->sess[0].ids);
+		rte_free(mw->sess[0].id_ready);
+		rte_free(mw->sess[0].out);
+	}
+	rte_free(mw->sess);
+	rte_free(mw->free);
+	rte_free(mw);
+}
+
+static struct mq_worker *
+worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
+{
+	const struct dp_mqttsn_params *p = &mq->p;
+	int socket = (int)rte_lcore_to_socket_id(dp.worker[wi]->lcore_id);
+	struct rte_hash_parameters hp = { 0 };
+	char name[RTE_HASH_NAMESIZE];
+	struct mq_worker *mw;
+	struct topic **ids;
+	uint8_t *ready;
+	struct mq_out *out;
+
+	mw = rte_zmalloc_socket("mq_worker", sizeof(*mw), RTE_CACHE_LINE_SIZE, socket);
+	if (mw == NULL)
+		goto nomem;
+	mw->nb_slots = slots;
+	snprintf(name, sizeof(name), "tern_mq_sess%u", wi);
+	hp.name = name;
+	hp.entries = RTE_MAX(slots, 8u);
+	hp.key_len = sizeof(struct mq_key);
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = socket;
+	mw->by_addr = rte_hash_create(&hp);
+	snprintf(name, sizeof(name), "tern_mq_deliv%u", wi);
+	/* every other worker hands publications over: multi-producer */
+	mw->deliv = rte_ring_create(name, MQ_RING, socket, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "tern_mq_done%u", wi);
+	mw->done = rte_ring_create(name, MQ_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	mw->sess = rte_zmalloc_socket("mq_sess", sizeof(*mw->sess) * slots, RTE_CACHE_LINE_SIZE,
+				      socket);
+	mw->free = rte_zmalloc_socket("mq_free", sizeof(*mw->free) * slots, 0, socket);
+	ids = rte_zmalloc_socket("mq_ids", sizeof(*ids) * slots * p->max_registered_ids, 0,
+				 socket);
+	ready = rte_zmalloc_socket("mq_ready", (size_t)slots * p->max_registered_ids, 0, socket);
+	out = rte_zmalloc_socket("mq_out", sizeof(*out) * slots * p->max_inflight, 0, socket);
+	if (mw->by_addr == NULL || mw->deliv == NULL || mw->done == NULL || mw->sess == NULL ||
+	    mw->free == NULL || ids == NULL || ready == NULL || out == NULL) {
+		if (mw->sess != NULL) {
+			mw->sess[0].ids = ids;
+			mw->sess[0].id_ready = ready;
+			mw->sess[0].out = out;
+		} else {
+			rte_free(ids);
+			rte_free(ready);
+			rte_free(out);
+		}
+		worker_free(mw);
+		goto nomem;
+	}
+	/* the free stack: slots nb_slots-1 .. 0, the lowest handed out first */
+	for (uint32_t i = 0; i < slots; i++)
+		mw->free[i] = slots - 1 - i;
+	for (uint32_t i = 0; i < slots; i++) {
+		mw->sess[i].ids = ids + (size_t)i * p->max_registered_ids;
+		mw->sess[i].id_ready = ready + (size_t)i * p->max_registered_ids;
+		mw->sess[i].out = out + (size_t)i * p->max_inflight;
+	}
+	return mw;
+nomem:
+	snprintf(err, errlen, "mqttsn: no memory for %u sessions on worker %u (lower "
+		 "mqttsn.max_clients or give DPDK more memory)", slots, wi);
+	return NULL;
+}
+
+int
+mq_sess_setup(unsigned int nb_workers, char *err, size_t errlen)
+{
+	uint32_t slots = (mq->p.max_clients + nb_workers - 1) / nb_workers;
+
+	for (unsigned int wi = 0; wi < nb_workers; wi++) {
+		mq->w[wi] = worker_new(wi, slots, err, errlen);
+		if (mq->w[wi] == NULL)
+			return -ENOMEM;
+		dp.worker[wi]->mq = mq->w[wi];
+	}
+	return 0;
+}
+
+void
+mq_sess_teardown(void)
+{
+	for (unsigned int wi = 0; wi < DP_MAX_WORKERS; wi++) {
+		if (mq->w[wi] == NULL)
+			continue;
+		if (dp.worker[wi] != NULL)
+			dp.worker[wi]->mq = NULL;
+		worker_free(mq->w[wi]);
+		mq->w[wi] = NULL;
+	}
+}
+
+struct mq_sess *
+mq_sess_find(struct mq_worker *mw, const struct mq_key *k)
+{
+	void *slot;
+
+	if (rte_hash_lookup_data(mw->by_addr, k, &slot) < 0)
+		return NULL;
+	return &mw->sess[(uintptr_t)slot];
+}
+
+struct mq_sess *
+mq_sess_new(struct dp_worker *w, const struct mq_key *k)
+{
+	struct mq_worker *mw = w->mq;
+	struct mq_sess *s;
+	uint32_t slot;
+
+	if (mw->nb_active >= mw->nb_slots)
+		return NULL;
+	slot = mw->free[mw->nb_slots - mw->nb_active - 1];
+	if (rte_hash_add_key_data(mw->by_addr, k, (void *)(uintptr_t)slot) < 0)
+		return NULL;
+	s = &mw->sess[slot];
+	s->state = MQ_ACTIVE;
+	s->key = *k;
+	s->nb_ids = 0;
+	s->nb_subs = 0;
+	s->next_msg_id = 1;
+	s->keepalive = 0;
+	s->expire = 0;
+	memset(s->id_ready, 0, mq->p.max_registered_ids);
+	mw->nb_active++;
+	return s;
+}
+
+uint16_t
+mq_sess_msg_id(struct mq_sess *s)
+{
+	uint16_t id = s->next_msg_id++;
+
+	if (s->next_msg_id == 0)
+		s->next_msg_id = 1;
+	return id;
+}
+
+uint16_t
+mq_sess_id_of(const struct mq_sess *s, const struct topic *node)
+{
+	/* a short scan: max_registered_ids is small, and the ids sit together */
+	for (uint16_t i = 0; i < s->nb_ids; i++)
+		if (s->ids[i] == node)
+			return (uint16_t)(i + 1);
+	return 0;
+}
+
+uint16_t
+mq_sess_id_add(struct mq_sess *s, struct topic *node, bool ready)
+{
+	uint16_t id = mq_sess_id_of(s, node);
+
+	if (id == 0) {
+		if (s->nb_ids >= mq->p.max_registered_ids)
+			return 0;
+		s->ids[s->nb_ids] = node;
+		id = ++s->nb_ids;
+	}
+	if (ready)
+		s->id_ready[id - 1] = 1;
+	return id;
+}
+
+struct mq_out *
+mq_out_slot(struct mq_sess *s)
+{
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+		if (s->out[i].kind == MQ_OUT_FREE)
+			return &s->out[i];
+	return NULL;
+}
+
+struct mq_out *
+mq_out_find(struct mq_sess *s, uint8_t kind, uint16_t msg_id)
+{
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+		if (s->out[i].kind == kind && s->out[i].msg_id == msg_id)
+			return &s->out[i];
+	return NULL;
+}
+
+void
+mq_out_release(struct mq_out *o)
+{
+	rte_pktmbuf_free(o->pkt);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+mq_sess_end(struct dp_worker *w, struct mq_sess *s, bool lost)
+{
+	struct mq_worker *mw = w->mq;
+	struct mq_op *op;
+
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+		if (s->out[i].kind != MQ_OUT_FREE)
+			mq_out_release(&s->out[i]);
+	if (s->nb_subs > 0) {
+		op = mq_op_new(MQ_OP_FORGET, w, s);
+		if (op == NULL || !mq_op_submit(w, op))
+			/*
+			 * The subscriptions outlive the session in the table; the
+			 * generation bump below makes every delivery skip them.
+			 */
+			dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED, 1);
+	}
+	dp_cnt_add(w, s->pidx, lost ? DP_CNT_MQTTSN_LOST : DP_CNT_MQTTSN_GONE, 1);
+	rte_hash_del_key(mw->by_addr, &s->key);
+	s->state = MQ_FREE;
+	s->gen++;
+	s->nb_ids = 0;
+	s->nb_subs = 0;
+	mw->nb_active--;
+	mw->free[mw->nb_slots - mw->nb_active - 1] = (uint32_t)(s - mw->sess);
+}
+
+/* Retransmit what is due, or give the client up after Nretry tries. */
+static void
+sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
+{
+	if (s->expire != 0 && now > s->expire) {
+		mq_sess_end(w, s, true);
+		return;
+	}
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++) {
+		struct mq_out *o = &s->out[i];
+
+		if ((o->kind != MQ_OUT_REGISTER && o->kind != MQ_OUT_QOS1) || now < o->deadline)
+			continue;
+		if (o->tries >= mq->p.retries) {
+			/* spec 6.13: retransmissions exhausted, the client is lost */
+			mq_sess_end(w, s, true);
+			return;
+		}
+		o->tries++;
+		o->deadline = now + mq->retry_tsc;
+		if (o->kind == MQ_OUT_QOS1)
+			mq_set_dup(o->pkt, net_udp_header_len(&s->peer));
+		mq_send_held(w, s, o);
+		dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_RETRANSMIT, 1);
+	}
+}
+
+void
+mq_sess_scan(struct dp_worker *w)
+{
+	struct mq_worker *mw = w->mq;
+	uint64_t now = rte_get_tsc_cycles();
+
+	for (unsigned int n = 0; n < MQ_SCAN_PER_POLL && mw->nb_active > 0; n++) {
+		struct mq_sess *s = &mw->sess[mw->scan];
+
+		if (++mw->scan >= mw->nb_slots)
+			mw->scan = 0;
+		if (s->state == MQ_ACTIVE)
+			sess_timers(w, s, now);
+	}
+}
