@@ -766,6 +766,9 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 		on_subscribe(w, s, &msg);
 		break;
 	case MQTTSN_PINGREQ:
+		if (msg.client_id.len > 0)
+			/* a sleeping client's wake-up: sleep is not implemented yet */
+			cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
 		a = (struct mqttsn_msg){ .type = MQTTSN_PINGRESP };
 		mq_send(w, s, NULL, 0, &a);
 		break;
