@@ -1190,6 +1190,76 @@ test_all_fates_reached(void)
 	ok(all, "every fate in FOREACH_NET_FATE was reached by a crafted frame");
 }
 
+/*
+ * The UDP output helpers: a datagram built by net_udp_header() for a payload
+ * summed separately (and summed at an odd offset, as a shared payload after
+ * an odd-length header is) classifies back as valid UDP to the peer with the
+ * right addresses, ports and checksums, over IPv4 and IPv6, with and
+ * without a VLAN tag.
+ */
+static void
+test_udp_out(void)
+{
+	static const char *const payloads[] = { "", "x", "hello", "odd-length-payload!" };
+	struct net_if peer_if;
+	uint8_t b[256];
+	struct net_pkt p;
+	struct net_peer peer, back;
+	unsigned int bad = 0, cases = 0;
+
+	/* the peer's view: its own interface, to classify what we send it */
+	memset(&peer_if, 0, sizeof(peer_if));
+	memcpy(peer_if.mac, peer_mac, 6);
+	peer_if.has_ip4 = peer_if.has_ip6 = true;
+	memcpy(peer_if.ip4, peer_ip4, 4);
+	peer_if.ip4_prefix = 24;
+	memcpy(peer_if.ip6, peer_ip6, 16);
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int vlan = 0; vlan < 2; vlan++) {
+			for (size_t k = 0; k < sizeof(payloads) / sizeof(payloads[0]); k++) {
+				const char *pl = payloads[k];
+				size_t n = strlen(pl), split = n / 2;
+				uint32_t sum;
+				int hl;
+
+				memset(&peer, 0, sizeof(peer));
+				memcpy(peer.mac, peer_mac, 6);
+				peer.v6 = v6;
+				peer.has_vlan = vlan;
+				peer.vlan_tci = 42;
+				peer.port = 40000;
+				memcpy(peer.addr, v6 ? peer_ip6 : peer_ip4, v6 ? 16 : 4);
+				/* the payload summed in two pieces, the second at an odd offset */
+				sum = net_cksum_combine(net_cksum_add(0, pl, split),
+							net_cksum_add(0, pl + split, n - split),
+							split);
+				hl = net_udp_header(b, sizeof(b), &ifc, &peer, 1883, n, sum);
+				memcpy(b + hl, pl, n);
+				cases++;
+				if (hl != (int)net_udp_header_len(&peer) ||
+				    net_classify(b, (size_t)hl + n, &peer_if, 0, &p) !=
+					    (v6 ? NET_UDP6 : NET_UDP4) ||
+				    p.src_port != 1883 || p.dst_port != 40000 ||
+				    p.has_vlan != (bool)vlan || p.l4_len != 8 + n ||
+				    memcmp(b + 6, our_mac, 6) != 0) {
+					bad++;
+					continue;
+				}
+				/* and the peer's answer would come back to us */
+				memcpy(b + 6, peer_mac, 6);
+				if (net_peer_from(b, &p, &back) != 0 || back.port != 1883 ||
+				    memcmp(back.addr, v6 ? our_ip6 : our_ip4, v6 ? 16 : 4) != 0)
+					bad++;
+			}
+		}
+	}
+	is_int(bad, 0, "%u UDP datagrams built for peers classify back as valid UDP", cases);
+	is_int(net_udp_header(b, 20, &ifc, &peer, 1883, 5, 0), -ENOSPC,
+	       "UDP header into a short buffer: -ENOSPC");
+	is_int(net_udp_header(b, sizeof(b), &ifc, &peer, 1883, 70000, 0), -EINVAL,
+	       "payload larger than a datagram: -EINVAL");
+}
+
 int
 main(void)
 {
@@ -1219,6 +1289,7 @@ main(void)
 	test_no_ip6();
 	test_truncation();
 	test_huge_buffer();
+	test_udp_out();
 	test_all_fates_reached();
 	return done_testing();
 }
