@@ -716,7 +716,7 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 		goto drop;
 	}
 	if (mqttsn_decode(data, len, &msg) < 0) {
-		cnt(w, pidx, DP_CNT_MQTTSN_ERR_SHORT + msg.err);
+		cnt(w, pidx, DP_CNT_MQTTSN_ERR_SHORT + msg.err - MQTTSN_ERR_SHORT);
 		goto drop;
 	}
 	cnt(w, pidx, cnt_type(DP_CNT_MQTTSN_RX_ADVERTISE, msg.type));

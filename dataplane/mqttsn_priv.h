@@ -41,13 +41,14 @@
 #define MQ_SCAN_PER_POLL 4
 #define MQ_RING 1024
 
-/* A client's address: the session table's key. */
+/* A client's address: the session table's key (8-byte aligned: hashed by words). */
 struct mq_key {
 	uint8_t addr[16];
 	uint16_t port;
 	uint8_t v6;
 	uint8_t pidx;
-};
+	uint32_t rsvd;
+} __rte_aligned(8);
 
 enum mq_out_kind {
 	MQ_OUT_FREE = 0,

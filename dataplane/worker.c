@@ -220,10 +220,13 @@ static inline unsigned int
 flow_owner(const uint8_t *frame, const struct net_pkt *pk, bool v6)
 {
 	const uint8_t *ip = frame + pk->l3_off;
+	uint64_t src6[2];
 	uint32_t h, src4;
 
 	if (v6) {
-		h = rte_hash_crc(ip + 8, 16, pk->src_port);
+		/* IP headers are 2-byte aligned; the CRC reads 8-byte words */
+		memcpy(src6, ip + 8, 16);
+		h = rte_hash_crc(src6, 16, pk->src_port);
 	} else {
 		memcpy(&src4, ip + 12, 4);   /* IP headers are 2-byte aligned */
 		h = rte_hash_crc_4byte(src4, pk->src_port);
