@@ -136,6 +136,14 @@ void dp_counters_get(unsigned int port, unsigned int worker, struct dp_counters 
 /** Make every counter read zero from now on (the workers' own are untouched). */
 void dp_counters_reset(void);
 
+struct topic_table;
+/**
+ * The topic table (dataplane/topic_table.h) when the MQTT-SN node runs, else
+ * NULL. The main lcore is its only writer, so its writer-side calls
+ * (topic_foreach, topic_foreach_sub, topic_table_stats) are safe there.
+ */
+struct topic_table *dp_topic_table(void);
+
 /** Mbufs in use in the packet pool right now (cached ones included). */
 uint64_t dp_mbuf_in_use(void);
 /** Mbufs in use at the baseline: after the ports started, before the workers ran. */

@@ -76,6 +76,12 @@ mqttsn_teardown(void)
 	mq = NULL;
 }
 
+struct topic_table *
+dp_topic_table(void)
+{
+	return mq != NULL ? mq->topics : NULL;
+}
+
 static void
 apply(struct mq_op *op)
 {
