@@ -19,6 +19,7 @@
 #include <urcu-qsbr.h>
 
 #include "dataplane/mqttsn_priv.h"
+#include "proto/topic.h"
 
 #define OP_POOL 4095
 #define CTL_BURST 64
@@ -46,8 +47,10 @@ mqttsn_setup(const struct dp_mqttsn_params *p, char *err, size_t errlen)
 	/* every worker queues requests: multi-producer, the main lcore consumes */
 	mq->ops = rte_ring_create("tern_mq_ops", MQ_RING * 4, (int)rte_socket_id(),
 				  RING_F_SC_DEQ);
+	/* room for a name and a retained payload, or a name and retained topics */
+	mq->op_room = 2u * p->max_message_size + 64;
 	mq->op_pool = rte_mempool_create("tern_mq_ops", OP_POOL,
-					 sizeof(struct mq_op) + p->max_message_size, 64, 0,
+					 sizeof(struct mq_op) + mq->op_room, 64, 0,
 					 NULL, NULL, NULL, NULL, (int)rte_socket_id(), 0);
 	if (mq->topics == NULL || mq->ops == NULL || mq->op_pool == NULL) {
 		snprintf(err, errlen, "mqttsn: cannot create the topic table or its rings: %s",
@@ -82,6 +85,43 @@ dp_topic_table(void)
 	return mq != NULL ? mq->topics : NULL;
 }
 
+struct retained_walk {
+	struct mq_op *op;
+	uint16_t max;
+};
+
+static int
+collect_retained(const struct topic *node, void *arg)
+{
+	struct retained_walk *rw = arg;
+	struct mq_op *op = rw->op;
+
+	if (op->nb_retained >= rw->max)
+		return 1;
+	if (node->retained != NULL && topic_match(op->name, op->name_len, node->name, node->len))
+		mq_op_retained(op)[op->nb_retained++] = (struct topic *)node;
+	return 0;
+}
+
+/* The topics whose retained message a new subscription delivers, as many as fit. */
+static void
+find_retained(struct mq_op *op)
+{
+	uintptr_t end = (uintptr_t)op->name + mq->op_room;
+	struct retained_walk rw = {
+		.op = op,
+		.max = (uint16_t)((end - (uintptr_t)mq_op_retained(op)) / sizeof(struct topic *)),
+	};
+
+	op->nb_retained = 0;
+	if (!op->wild) {
+		if (op->node != NULL && op->node->retained != NULL && rw.max > 0)
+			mq_op_retained(op)[op->nb_retained++] = op->node;
+		return;
+	}
+	topic_foreach(mq->topics, collect_retained, &rw);
+}
+
 static void
 apply(struct mq_op *op)
 {
@@ -105,12 +145,20 @@ apply(struct mq_op *op)
 			}
 		}
 		op->rc = topic_subscribe(t, op->name, op->name_len, &ref);
+		if (op->rc >= 0)
+			find_retained(op);
 		break;
 	case MQ_OP_UNSUBSCRIBE:
 		op->rc = topic_unsubscribe(t, op->name, op->name_len, &ref);
 		break;
 	case MQ_OP_FORGET:
 		op->rc = topic_unsubscribe_all(t, op->worker, op->session, op->gen);
+		break;
+	case MQ_OP_RETAIN:
+		op->node = topic_create(t, op->name, op->name_len);
+		op->rc = op->node == NULL ? -errno :
+			 topic_set_retained(t, op->node, op->name + op->name_len, op->data_len,
+					    op->data_flags);
 		break;
 	}
 }
@@ -128,7 +176,8 @@ mqttsn_control_poll(void)
 		struct mq_op *op = ops[i];
 
 		apply(op);
-		if (op->kind == MQ_OP_FORGET || op->worker >= dp.nb_workers ||
+		if (op->kind == MQ_OP_FORGET || op->kind == MQ_OP_RETAIN ||
+		    op->worker >= dp.nb_workers ||
 		    rte_ring_enqueue(mq->w[op->worker]->done, op) != 0)
 			/* no answer to give, or nowhere to give it: the client retries */
 			rte_mempool_put(mq->op_pool, op);

@@ -30,6 +30,9 @@ cnt_type(unsigned int first, uint8_t type)
 	return first + (unsigned int)(i < 0 ? 0 : i);
 }
 
+static void deliver_retained(struct dp_worker *w, struct mq_sess *s, struct topic *node,
+			     int qos);
+
 /* A frame to @p peer carrying @p msg, in a new mbuf; NULL if none or no room. */
 static struct rte_mbuf *
 mk_frame(uint16_t pidx, const struct net_peer *peer, const struct mqttsn_msg *msg)
@@ -79,7 +82,8 @@ mq_send_held(struct dp_worker *w, struct mq_sess *s, struct mq_out *o)
 {
 	rte_pktmbuf_refcnt_update(o->pkt, 1);
 	cnt(w, s->pidx, o->kind == MQ_OUT_REGISTER ? DP_CNT_MQTTSN_TX_REGISTER :
-						      DP_CNT_MQTTSN_TX_PUBLISH);
+			o->kind == MQ_OUT_QOS2_REL ? DP_CNT_MQTTSN_TX_PUBREL :
+						     DP_CNT_MQTTSN_TX_PUBLISH);
 	dp_tx(w, s->pidx, o->pkt);
 }
 
@@ -138,8 +142,10 @@ mq_op_new(uint8_t kind, struct dp_worker *w, const struct mq_sess *s)
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->worker = (uint16_t)w->index;
-	op->session = (uint32_t)(s - w->mq->sess);
-	op->gen = s->gen;
+	if (s != NULL) {
+		op->session = (uint32_t)(s - w->mq->sess);
+		op->gen = s->gen;
+	}
 	return op;
 }
 
@@ -310,9 +316,7 @@ on_subscribe(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *ms
 			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_CONGESTION, 0);
 			return;
 		}
-		/* QoS 2 deliveries are not implemented: grant 1 (spec: a lower QoS) */
-		if (!submit_named(w, s, MQ_OP_SUBSCRIBE, msg, name, len,
-				  (uint8_t)(qos > 1 ? 1 : qos), wild))
+		if (!submit_named(w, s, MQ_OP_SUBSCRIBE, msg, name, len, (uint8_t)qos, wild))
 			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_CONGESTION, 0);
 		return;
 	}
@@ -359,6 +363,9 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 		if (!op->wild && !op->short_topic && op->node != NULL)
 			id = mq_sess_id_add(s, op->node, true);
 		reply_rc(w, s, NULL, 0, MQTTSN_SUBACK, &req, MQTTSN_RC_ACCEPTED, id);
+		/* retained messages of the topics the subscription covers, after SUBACK */
+		for (uint16_t i = 0; i < op->nb_retained; i++)
+			deliver_retained(w, s, mq_op_retained(op)[i], op->qos);
 		break;
 	case MQ_OP_UNSUBSCRIBE:
 		if (op->rc == 0 && s->nb_subs > 0)
@@ -500,13 +507,56 @@ deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 		rte_pktmbuf_free(pkt);
 		goto fail;
 	}
-	*o = (struct mq_out){ .kind = MQ_OUT_QOS1, .qos = 1, .msg_id = msg_id, .topic_id = id,
+	*o = (struct mq_out){ .kind = qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1,
+			      .qos = (uint8_t)qos, .msg_id = msg_id, .topic_id = id,
 			      .pkt = pkt, .deadline = rte_get_tsc_cycles() + mq->retry_tsc };
 	cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
 	mq_send_held(w, s, o);
 	return;
 fail:
 	cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+}
+
+/*
+ * A retained message for one new subscriber: the payload is copied out of
+ * the table into an mbuf of its own (before this worker's next quiescent
+ * state, so the retained copy cannot be freed under us), then goes out like
+ * any publication, with RETAIN set.
+ */
+static void
+deliver_retained(struct dp_worker *w, struct mq_sess *s, struct topic *node, int qos)
+{
+	const struct topic_retained *r;
+	struct mq_pubmeta *meta;
+	struct rte_mbuf *m;
+	char *data;
+
+	rcu_read_lock();
+	r = topic_retained_get(node);
+	if (r == NULL) {
+		rcu_read_unlock();
+		return;
+	}
+	m = rte_pktmbuf_alloc(dp.pool);
+	data = m != NULL ? rte_pktmbuf_append(m, (uint16_t)r->len) : NULL;
+	if (data == NULL) {
+		rcu_read_unlock();
+		rte_pktmbuf_free(m);
+		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+		return;
+	}
+	memcpy(data, r->payload, r->len);
+	m->port = dp.ports[s->pidx].port_id;
+	meta = mq_meta(m);
+	meta->node = node;
+	meta->data_off = 0;
+	meta->data_len = (uint16_t)r->len;
+	meta->qos = r->flags;
+	meta->retain = 1;
+	meta->sum = net_cksum_add(0, data, r->len);
+	rcu_read_unlock();
+	deliver_one(w, s, m, meta, qos < meta->qos ? qos : meta->qos);
+	rte_pktmbuf_free(m);
 }
 
 /* This worker's subscribers of a publication (its run of the delivery set). */
@@ -569,6 +619,62 @@ route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * An incoming QoS 2 PUBLISH: exactly once. Its msg id is remembered until
+ * PUBREL; a duplicate before that is answered with PUBREC again but not
+ * routed again. @return true if it is to be routed.
+ */
+static bool
+qos2_receive(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	struct mqttsn_msg a = { .type = MQTTSN_PUBREC, .msg_id = msg->msg_id };
+	uint16_t *free_slot = NULL;
+
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++) {
+		if (s->qos2_in[i] == msg->msg_id && msg->msg_id != 0) {
+			mq_send(w, s, NULL, 0, &a);
+			return false;
+		}
+		if (s->qos2_in[i] == 0 && free_slot == NULL)
+			free_slot = &s->qos2_in[i];
+	}
+	if (free_slot == NULL || msg->msg_id == 0) {
+		reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg,
+			 msg->msg_id == 0 ? MQTTSN_RC_NOT_SUPPORTED : MQTTSN_RC_CONGESTION,
+			 msg->topic_id);
+		return false;
+	}
+	*free_slot = msg->msg_id;
+	mq_send(w, s, NULL, 0, &a);
+	return true;
+}
+
+/* Store (or, empty, delete) a topic's retained message: the table's writer does it. */
+static void
+retain(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const char *name, size_t len,
+       const struct mqttsn_msg *msg, int qos)
+{
+	struct mq_op *op;
+
+	if (len + msg->data.len > mq->op_room) {
+		cnt(w, pidx, DP_CNT_MQTTSN_OPS_FAILED);
+		return;
+	}
+	op = mq_op_new(MQ_OP_RETAIN, w, s);
+	if (op == NULL) {
+		cnt(w, pidx, DP_CNT_MQTTSN_OPS_FAILED);
+		return;
+	}
+	op->name_len = (uint16_t)len;
+	memcpy(op->name, name, len);
+	op->data_len = (uint16_t)msg->data.len;
+	op->data_flags = (uint8_t)(qos < 0 ? 0 : qos);
+	if (msg->data.len > 0)
+		memcpy(op->name + len, msg->data.p, msg->data.len);
+	if (!mq_op_submit(w, op))
+		cnt(w, pidx, DP_CNT_MQTTSN_OPS_FAILED);
+}
+
 static void
 on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct mqttsn_msg *msg,
 	   struct rte_mbuf *m, const uint8_t *frame)
@@ -578,13 +684,6 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 	char shortname[2];
 	uint8_t rc = MQTTSN_RC_ACCEPTED;
 
-	if (qos == 2) {
-		/* exactly-once delivery is not implemented yet (docs/mqttsn.md) */
-		if (s != NULL)
-			reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, MQTTSN_RC_NOT_SUPPORTED,
-				 msg->topic_id);
-		goto drop;
-	}
 	if (qos < 0 && !mq->p.qos_minus_one) {
 		cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
 		goto drop;
@@ -624,9 +723,14 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 			cnt(w, pidx, DP_CNT_MQTTSN_INVALID_TOPIC);
 		goto drop;
 	}
+	if (qos == 2 && !qos2_receive(w, s, msg))
+		goto drop;
 	cnt(w, pidx, DP_CNT_MQTTSN_PUBLISHED);
 	if (qos == 1)
 		reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, MQTTSN_RC_ACCEPTED, msg->topic_id);
+	if (msg->flags & MQTTSN_FLAG_RETAIN)
+		retain(w, pidx, s, node != NULL ? node->name : shortname,
+		       node != NULL ? node->len : 2, msg, qos);
 	if (node == NULL)
 		goto drop;
 	route(w, pidx, node, m, msg->data.p, (uint16_t)(msg->data.p - frame),
@@ -667,7 +771,7 @@ on_regack(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 			memset(o, 0, sizeof(*o));
 			continue;
 		}
-		o->kind = MQ_OUT_QOS1;
+		o->kind = o->qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1;
 		o->tries = 0;
 		o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
 		mq_send_held(w, s, o);
@@ -687,6 +791,71 @@ on_puback(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 	if (msg->return_code == MQTTSN_RC_INVALID_TOPIC_ID && o->topic_id != 0 &&
 	    o->topic_id <= s->nb_ids)
 		s->id_ready[o->topic_id - 1] = 0;
+	mq_out_release(o);
+}
+
+/* PUBREC for our QoS 2 PUBLISH: release it, send PUBREL (kept until PUBCOMP). */
+static void
+on_pubrec(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	struct mqttsn_msg rel = { .type = MQTTSN_PUBREL, .msg_id = msg->msg_id };
+	struct mq_out *o = mq_out_find(s, MQ_OUT_QOS2_PUB, msg->msg_id);
+	struct rte_mbuf *pkt;
+
+	if (o == NULL) {
+		/* a PUBREC again: our PUBREL was lost; send it again */
+		o = mq_out_find(s, MQ_OUT_QOS2_REL, msg->msg_id);
+		if (o == NULL) {
+			cnt(w, s->pidx, DP_CNT_MQTTSN_UNEXPECTED);
+			return;
+		}
+		mq_send_held(w, s, o);
+		return;
+	}
+	pkt = mk_frame(s->pidx, &s->peer, &rel);
+	if (pkt == NULL) {
+		/* keep the PUBLISH: its retransmission brings another PUBREC */
+		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+		return;
+	}
+	rte_pktmbuf_free(o->pkt);
+	o->pkt = pkt;
+	o->kind = MQ_OUT_QOS2_REL;
+	o->tries = 0;
+	o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
+	mq_send_held(w, s, o);
+}
+
+/* PUBREL for a QoS 2 PUBLISH we received: forget its msg id, answer PUBCOMP. */
+static void
+on_pubrel(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	struct mqttsn_msg comp = { .type = MQTTSN_PUBCOMP, .msg_id = msg->msg_id };
+	bool known = false;
+
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+		if (s->qos2_in[i] == msg->msg_id && msg->msg_id != 0) {
+			s->qos2_in[i] = 0;
+			known = true;
+		}
+	/*
+	 * An unknown id: our PUBCOMP was lost and the client asks again, or a
+	 * confused client. PUBCOMP either way lets it finish (as MQTT does).
+	 */
+	if (!known)
+		cnt(w, s->pidx, DP_CNT_MQTTSN_UNEXPECTED);
+	mq_send(w, s, NULL, 0, &comp);
+}
+
+static void
+on_pubcomp(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	struct mq_out *o = mq_out_find(s, MQ_OUT_QOS2_REL, msg->msg_id);
+
+	if (o == NULL) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_UNEXPECTED);
+		return;
+	}
 	mq_out_release(o);
 }
 
@@ -761,6 +930,15 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 	case MQTTSN_PUBACK:
 		on_puback(w, s, &msg);
 		break;
+	case MQTTSN_PUBREC:
+		on_pubrec(w, s, &msg);
+		break;
+	case MQTTSN_PUBREL:
+		on_pubrel(w, s, &msg);
+		break;
+	case MQTTSN_PUBCOMP:
+		on_pubcomp(w, s, &msg);
+		break;
 	case MQTTSN_SUBSCRIBE:
 	case MQTTSN_UNSUBSCRIBE:
 		on_subscribe(w, s, &msg);
@@ -781,7 +959,7 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 		mq_sess_end(w, s, false);
 		break;
 	default:
-		/* gateway-to-client types, QoS 2 and will messages we never asked for */
+		/* gateway-to-client types, and will messages we never asked for */
 		cnt(w, pidx, DP_CNT_MQTTSN_UNEXPECTED);
 		break;
 	}

@@ -55,7 +55,17 @@ enum mq_out_kind {
 	MQ_OUT_REGISTER,   /* a gateway REGISTER waiting for its REGACK */
 	MQ_OUT_HOLD,       /* a PUBLISH waiting for its topic id's REGACK */
 	MQ_OUT_QOS1,       /* a QoS 1 PUBLISH waiting for its PUBACK */
+	MQ_OUT_QOS2_PUB,   /* a QoS 2 PUBLISH waiting for its PUBREC */
+	MQ_OUT_QOS2_REL,   /* our PUBREL waiting for its PUBCOMP */
 };
+
+/* Kinds that wait for an answer and are retransmitted until they get it. */
+static inline bool
+mq_out_retransmits(uint8_t kind)
+{
+	return kind == MQ_OUT_REGISTER || kind == MQ_OUT_QOS1 || kind == MQ_OUT_QOS2_PUB ||
+	       kind == MQ_OUT_QOS2_REL;
+}
 
 /* One unacknowledged message to a client; we hold a reference to @c pkt. */
 struct mq_out {
@@ -90,6 +100,7 @@ struct mq_sess {
 	struct topic **ids;       /* [max_registered_ids]: id i+1 -> node */
 	uint8_t *id_ready;        /* [max_registered_ids]: 1 once the client knows the id */
 	struct mq_out *out;       /* [max_inflight] */
+	uint16_t *qos2_in;        /* [max_inflight]: QoS 2 msg ids received, awaiting PUBREL */
 };
 
 /* Per worker. */
@@ -110,7 +121,9 @@ enum mq_op_kind {
 	MQ_OP_SUBSCRIBE,      /* answer SUBACK */
 	MQ_OP_UNSUBSCRIBE,    /* answer UNSUBACK */
 	MQ_OP_FORGET,         /* a session ended: drop its subscriptions; no answer */
+	MQ_OP_RETAIN,         /* set (or, empty, delete) a topic's retained message; no answer */
 };
+
 
 /* A request for the topic table's writer, and its answer. */
 struct mq_op {
@@ -125,8 +138,23 @@ struct mq_op {
 	int rc;               /* answer: 0 or -errno; SUBSCRIBE: 1 = updated */
 	struct topic *node;   /* answer: the topic (REGISTER, exact SUBSCRIBE) */
 	uint16_t name_len;
-	char name[];          /* the topic name or filter */
+	uint16_t data_len;    /* RETAIN: payload bytes after the name */
+	uint16_t nb_retained; /* SUBSCRIBE answer: entries of mq_op_retained() */
+	uint8_t data_flags;   /* RETAIN: the QoS it was published with */
+	char name[];          /* the topic name or filter (RETAIN: then the payload) */
 };
+
+/*
+ * A SUBSCRIBE's answer carries the topics whose retained messages the new
+ * subscriber gets: node pointers stored after the name, as many as fit.
+ */
+static inline struct topic **
+mq_op_retained(struct mq_op *op)
+{
+	uintptr_t a = (uintptr_t)(op->name + op->name_len);
+
+	return (struct topic **)((a + 7) & ~(uintptr_t)7);
+}
 
 /* What a payload mbuf carries to the workers that deliver it. */
 struct mq_pubmeta {
@@ -143,6 +171,7 @@ struct mq_global {
 	struct topic_table *topics;
 	struct rte_ring *ops;             /* workers -> control plane */
 	struct rte_mempool *op_pool;
+	uint32_t op_room;                 /* bytes after struct mq_op in a pool element */
 	uint64_t retry_tsc;
 	struct mq_worker *w[DP_MAX_WORKERS];
 };

@@ -28,6 +28,7 @@ worker_free(struct mq_worker *mw)
 		rte_free(mw->sess[0].ids);
 		rte_free(mw->sess[0].id_ready);
 		rte_free(mw->sess[0].out);
+		rte_free(mw->sess[0].qos2_in);
 	}
 	rte_free(mw->sess);
 	rte_free(mw->free);
@@ -45,6 +46,7 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	struct topic **ids;
 	uint8_t *ready;
 	struct mq_out *out;
+	uint16_t *q2;
 
 	mw = rte_zmalloc_socket("mq_worker", sizeof(*mw), RTE_CACHE_LINE_SIZE, socket);
 	if (mw == NULL)
@@ -69,16 +71,19 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 				 socket);
 	ready = rte_zmalloc_socket("mq_ready", (size_t)slots * p->max_registered_ids, 0, socket);
 	out = rte_zmalloc_socket("mq_out", sizeof(*out) * slots * p->max_inflight, 0, socket);
+	q2 = rte_zmalloc_socket("mq_qos2", sizeof(*q2) * slots * p->max_inflight, 0, socket);
 	if (mw->by_addr == NULL || mw->deliv == NULL || mw->done == NULL || mw->sess == NULL ||
-	    mw->free == NULL || ids == NULL || ready == NULL || out == NULL) {
+	    mw->free == NULL || ids == NULL || ready == NULL || out == NULL || q2 == NULL) {
 		if (mw->sess != NULL) {
 			mw->sess[0].ids = ids;
 			mw->sess[0].id_ready = ready;
 			mw->sess[0].out = out;
+			mw->sess[0].qos2_in = q2;
 		} else {
 			rte_free(ids);
 			rte_free(ready);
 			rte_free(out);
+			rte_free(q2);
 		}
 		worker_free(mw);
 		goto nomem;
@@ -90,6 +95,7 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 		mw->sess[i].ids = ids + (size_t)i * p->max_registered_ids;
 		mw->sess[i].id_ready = ready + (size_t)i * p->max_registered_ids;
 		mw->sess[i].out = out + (size_t)i * p->max_inflight;
+		mw->sess[i].qos2_in = q2 + (size_t)i * p->max_inflight;
 	}
 	return mw;
 nomem:
@@ -156,6 +162,7 @@ mq_sess_new(struct dp_worker *w, const struct mq_key *k)
 	s->keepalive = 0;
 	s->expire = 0;
 	memset(s->id_ready, 0, mq->p.max_registered_ids);
+	memset(s->qos2_in, 0, sizeof(*s->qos2_in) * mq->p.max_inflight);
 	mw->nb_active++;
 	return s;
 }
@@ -260,7 +267,7 @@ sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++) {
 		struct mq_out *o = &s->out[i];
 
-		if ((o->kind != MQ_OUT_REGISTER && o->kind != MQ_OUT_QOS1) || now < o->deadline)
+		if (!mq_out_retransmits(o->kind) || now < o->deadline)
 			continue;
 		if (o->tries >= mq->p.retries) {
 			/* spec 6.13: retransmissions exhausted, the client is lost */
@@ -269,7 +276,7 @@ sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 		}
 		o->tries++;
 		o->deadline = now + mq->retry_tsc;
-		if (o->kind == MQ_OUT_QOS1)
+		if (o->kind == MQ_OUT_QOS1 || o->kind == MQ_OUT_QOS2_PUB)
 			mq_set_dup(o->pkt, net_udp_header_len(&s->peer));
 		mq_send_held(w, s, o);
 		dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_RETRANSMIT, 1);

@@ -159,6 +159,18 @@ counter() {
 	ctl --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["total"]["'"$1"'"])'
 }
 
+# wait_counter NAME MIN: wait (up to 10 s) until total counter NAME >= MIN;
+# prints its value.
+wait_counter() {
+	local v
+	for _ in $(seq 100); do
+		v=$(counter "$1")
+		[ "$v" -ge "$2" ] && break
+		sleep 0.1
+	done
+	echo "$v"
+}
+
 # One counter per worker, space-separated in worker order.
 worker_counters() {
 	ctl --json stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]["workers"]; print(" ".join(str(r[k]["'"$1"'"]) for k in sorted(r, key=int)))'

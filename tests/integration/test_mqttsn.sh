@@ -22,11 +22,14 @@ for _ in $(seq 50); do [ -s "$cap" ] && break; sleep 0.1; done
 mq() { cns "$MQ" "$@"; }
 
 # sub_start NAME ARGS...: a subscriber in the background, output in $T_DIR/NAME.out
+# Returns once ternd has sent the subscriber its SUBACK.
 sub_start() {
-	local name=$1
+	local name=$1 subacks
 	shift
+	subacks=$(counter mqttsn_tx_suback)
 	mq "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" &
 	eval "pid_$name=$!"
+	wait_counter mqttsn_tx_suback $((subacks + 1)) >/dev/null
 }
 sub_wait() {
 	local pid
@@ -36,14 +39,12 @@ sub_wait() {
 
 # --- exact subscription, QoS 0, IPv4 ---
 sub_start s1 -h $ROUTER4 -i s1 sub -t sensors/t1 -c 1 --wait 10
-sleep 0.5
 check "QoS 0 publish over IPv4 is accepted" mq -h $ROUTER4 -i p1 pub -t sensors/t1 -m "21.5"
 sub_wait s1
 is "the exact subscriber got it" "$(cat "$T_DIR/s1.out")" "sensors/t1 21.5"
 
 # --- IPv6 ---
 sub_start s6 -h $ROUTER6 -i s6 sub -t sensors/t6 -c 1 --wait 10
-sleep 0.5
 check "QoS 0 publish over IPv6 is accepted" mq -h $ROUTER6 -i p6 pub -t sensors/t6 -m "v6"
 sub_wait s6
 is "the IPv6 subscriber got it" "$(cat "$T_DIR/s6.out")" "sensors/t6 v6"
@@ -51,7 +52,6 @@ is "the IPv6 subscriber got it" "$(cat "$T_DIR/s6.out")" "sensors/t6 v6"
 # --- wildcards: '+' and '#', topics new to the subscriber (gateway REGISTER) ---
 sub_start w1 -h $ROUTER4 -i w1 sub -t "room/+/temp" -c 2 --wait 10
 sub_start w2 -h $ROUTER6 -i w2 sub -t "room/#" -c 3 --wait 10
-sleep 0.5
 mq -h $ROUTER4 -i pw -q 1 pub -t room/1/temp -m a >/dev/null
 mq -h $ROUTER4 -i pw -q 1 pub -t room/2/temp -m b >/dev/null
 mq -h $ROUTER4 -i pw -q 1 pub -t room/2/hum -m c >/dev/null
@@ -62,14 +62,60 @@ is "'#' subscriber got all three" "$(sort "$T_DIR/w2.out" | tr '\n' ' ')" "room/
 
 # --- QoS 1 both ways ---
 sub_start q1 -h $ROUTER4 -i q1 -q 1 sub -t alarms/door -c 1 --wait 10
-sleep 0.5
 check "QoS 1 publish gets its PUBACK" mq -h $ROUTER4 -i pq -q 1 pub -t alarms/door -m open
 sub_wait q1
 is "QoS 1 subscriber got it" "$(cat "$T_DIR/q1.out")" "alarms/door open"
 
+# --- QoS 2 both ways: exactly once ---
+sub_start x2 -h $ROUTER4 -i x2 -q 2 --json sub -t meter/kwh -c 1 --wait 10
+check "QoS 2 publish completes (PUBREC, PUBREL, PUBCOMP)" mq -h $ROUTER4 -i px -q 2 pub -t meter/kwh -m 42
+sub_wait x2
+is "QoS 2 subscriber got it at QoS 2" \
+	"$(python3 -c 'import json,sys; m=json.loads(open(sys.argv[1]).readline()); print(m["topic"], m["payload"], m["qos"])' "$T_DIR/x2.out")" \
+	"meter/kwh 42 2"
+check "ternd sent PUBREL to the QoS 2 subscriber and got its PUBCOMP" \
+	test "$(counter mqttsn_tx_pubrel)" -ge 1 -a "$(counter mqttsn_rx_pubcomp)" -ge 1
+# a duplicate QoS 2 PUBLISH (same msg id, DUP) before PUBREL is routed once
+sub_start d2 -h $ROUTER4 -i d2 sub -t dup/test -c 2 --wait 4
+r=$(cns python3 - "$ROUTER4" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.connect((sys.argv[1], 1883))
+s.send(bytes.fromhex("080404010078") + b"dq"); s.recv(10)                 # CONNECT "dq"
+s.send(bytes([14, 0x0a, 0, 0, 0, 1]) + b"dup/test"); ra = s.recv(10)        # REGISTER
+tid = ra[2:4]
+s.send(bytes([9, 0x0c, 0x40]) + tid + bytes([0, 9]) + b"hi")               # PUBLISH QoS 2, id 9
+a = s.recv(10).hex()
+s.send(bytes([9, 0x0c, 0xc0]) + tid + bytes([0, 9]) + b"hi")               # again, DUP
+b = s.recv(10).hex()
+s.send(bytes.fromhex("04100009")); c = s.recv(10).hex()                    # PUBREL -> PUBCOMP
+s.send(bytes.fromhex("0218")); s.recv(10)
+print(a, b, c)
+PY
+)
+is "duplicate QoS 2 PUBLISH: PUBREC twice, PUBCOMP on PUBREL" "$r" "040f0009 040f0009 040e0009"
+sub_wait d2
+is "the duplicate was routed once" "$(wc -l <"$T_DIR/d2.out")" 1
+
+# --- retained messages: stored, delivered on subscribe, deleted by an empty one ---
+check "retained publish accepted" mq -h $ROUTER4 -i pr -q 1 pub -t status/dev1 -m online -r
+sleep 0.3
+sub_start r1 -h $ROUTER4 -i r1 --json sub -t status/dev1 -c 1 --wait 5
+sub_start r2 -h $ROUTER6 -i r2 sub -t "status/#" -c 1 --wait 5
+sub_wait r1
+sub_wait r2
+is "a new exact subscriber gets the retained message, flagged retained" \
+	"$(python3 -c 'import json,sys; m=json.loads(open(sys.argv[1]).readline()); print(m["topic"], m["payload"], m["retain"])' "$T_DIR/r1.out")" \
+	"status/dev1 online True"
+is "a new wildcard subscriber gets it too" "$(cat "$T_DIR/r2.out")" "status/dev1 online"
+check "an empty retained publish deletes it" mq -h $ROUTER4 -i pr -q 1 pub -t status/dev1 -m "" -r
+sleep 0.3
+sub_start r3 -h $ROUTER4 -i r3 sub -t status/dev1 --wait 1.5
+sub_wait r3
+is "a subscriber after the deletion gets nothing" "$(cat "$T_DIR/r3.out")" ""
+
 # --- fan-out over many flows: subscribers land on both workers ---
 for i in 1 2 3 4 5 6; do sub_start f$i -h $ROUTER4 -i f$i sub -t fan/out -c 1 --wait 10; done
-sleep 0.8
 check "fan-out publish accepted" mq -h $ROUTER4 -i pf pub -t fan/out -m many
 got=0
 for i in 1 2 3 4 5 6; do sub_wait f$i; [ "$(cat "$T_DIR/f$i.out")" = "fan/out many" ] && got=$((got + 1)); done
@@ -78,7 +124,6 @@ check "publications crossed workers (mqttsn_forwarded > 0)" test "$(counter mqtt
 
 # --- short topic names, and QoS -1 (no connection) ---
 sub_start sh -h $ROUTER4 -i sh sub --short ab -c 2 --wait 10
-sleep 0.5
 check "QoS 0 publish to a short topic" mq -h $ROUTER4 -i ps pub --short ab -m short0
 check "QoS -1 publish to a short topic, no CONNECT" mq -h $ROUTER4 -q -1 pub --short ab -m minus1
 sub_wait sh
@@ -116,15 +161,14 @@ for hex in "${!bad[@]}"; do
 	c=${bad[$hex]}
 	before=$(counter "$c")
 	r=$(raw "${hex// /}")
-	sleep 0.2
-	after=$(counter "$c")
+	after=$(wait_counter "$c" $((before + 1)))
 	is "datagram ${hex// /} counted as $c" "$((after - before))" 1
 	is "datagram ${hex// /} got no answer" "$r" ""
 done
 # a wildcard in a PUBLISH topic: REGISTER of "a/+" is refused
 r=$(cns python3 - "$ROUTER4" <<'PY'
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
 s.connect((sys.argv[1], 1883))
 s.send(bytes.fromhex("0804040100 3c7778".replace(" ", "")))   # CONNECT "wx"
 s.recv(10)
@@ -133,13 +177,15 @@ print(s.recv(100).hex())
 s.send(bytes.fromhex("090c000077000568 69".replace(" ", "")))  # PUBLISH on unknown id 0x77
 print(s.recv(100).hex())
 s.send(bytes.fromhex("04100009"))                             # PUBREL, unknown msg id
+print(s.recv(100).hex())
 s.send(bytes.fromhex("0218"))
 print(s.recv(100).hex())
 PY
 )
 is "REGISTER of a name with a wildcard: REGACK rejected: invalid topic ID" "$(sed -n 1p <<<"$r")" "070b0000000502"
 is "PUBLISH on an unknown topic id: PUBACK rejected: invalid topic ID" "$(sed -n 2p <<<"$r")" "070d0077000502"
-is "PUBREL for an unknown message id is not answered; DISCONNECT is" "$(sed -n 3p <<<"$r")" "0218"
+is "PUBREL for an unknown message id: PUBCOMP (lets the client finish), counted" "$(sed -n 3p <<<"$r")" "040e0009"
+is "DISCONNECT answered" "$(sed -n 4p <<<"$r")" "0218"
 check "the unexpected PUBREL was counted" test "$(counter mqttsn_unexpected)" -ge 1
 # an over-long client id (24 bytes): CONNACK rejected
 r=$(raw "1e040401003c$(python3 -c 'print((b"a" * 24).hex())')")
@@ -149,7 +195,7 @@ is "CONNECT with a 24-byte client id: CONNACK rejected: not supported" "$r" "030
 lost0=$(counter mqttsn_lost)
 cns python3 - "$ROUTER4" <<'PY'
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
 s.connect((sys.argv[1], 1883))
 s.send(bytes.fromhex("0804040100016b61"))   # CONNECT keep-alive 1 s, client "ka"
 s.recv(10)
@@ -170,8 +216,8 @@ check "tshark decodes ternd's MQTT-SN messages ($nmq)" test "$nmq" -gt 40
 nbad=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "(_ws.malformed || _ws.expert.severity >= 6 || udp.checksum.status == 0) && ($from_router)" -o udp.check_checksum:TRUE 2>/dev/null | wc -l)
 is "no malformed packet or bad checksum from ternd in the capture" "$nbad" 0
 types=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "$from_router" -T fields -e mqttsn.msg.type 2>/dev/null | sort -u | tr '\n' ' ')
-check "ternd sent CONNACK, REGACK, SUBACK, REGISTER, PUBLISH, PUBACK ($types)" \
-	bash -c "for t in 0x05 0x0b 0x13 0x0a 0x0c 0x0d; do grep -q \"\$t\" <<<'$types' || exit 1; done"
+check "ternd sent CONNACK, REGACK, SUBACK, REGISTER, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP ($types)" \
+	bash -c "for t in 0x05 0x0b 0x13 0x0a 0x0c 0x0d 0x0f 0x10 0x0e; do grep -q \"\$t\" <<<'$types' || exit 1; done"
 
 tern_stop
 is "ternd exits 0" "$T_STATUS" 0
