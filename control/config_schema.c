@@ -264,6 +264,7 @@ CFG_MQTTSN_UINT(max_subscriptions)
 CFG_MQTTSN_UINT(max_registered_ids)
 CFG_MQTTSN_UINT(max_subscriptions_per_client)
 CFG_MQTTSN_UINT(max_inflight)
+CFG_MQTTSN_UINT(max_sleep_buffer)
 CFG_MQTTSN_UINT(max_message_size)
 CFG_MQTTSN_UINT(retry_ms)
 CFG_MQTTSN_UINT(retries)
@@ -371,6 +372,10 @@ const struct cfg_key cfg_keys[] = {
 	{ CFG_MQTTSN(max_inflight, &cfg_t_uint), .def = "8",
 	  .min = 1, .max = CFG_FIT(max_inflight, 256),
 	  .doc = "Unacknowledged QoS 1 and 2 messages per client, in each direction." },
+	{ CFG_MQTTSN(max_sleep_buffer, &cfg_t_uint), .def = "16",
+	  .min = 1, .max = CFG_FIT(max_sleep_buffer, 1024),
+	  .doc = "Publications buffered for a sleeping client; more are dropped and "
+		 "counted (mqttsn_sleep_dropped)." },
 	{ CFG_MQTTSN(max_message_size, &cfg_t_uint), .def = "1024",
 	  .min = 16, .max = CFG_FIT(max_message_size, 65535),
 	  .doc = "Bytes of one MQTT-SN message, header included; longer ones are dropped "

@@ -52,7 +52,10 @@
 	_(MQTTSN_DELIVER_FAILED, "mqttsn_deliver_failed", "deliveries dropped: no buffer, or the subscriber's in-flight window was full") \
 	_(MQTTSN_FORWARDED,    "mqttsn_forwarded",    "publications handed to another worker's subscribers") \
 	_(MQTTSN_RETRANSMIT,   "mqttsn_retransmit",   "REGISTER and QoS 1 PUBLISH retransmissions to clients") \
-	_(MQTTSN_OPS_FAILED,   "mqttsn_ops_failed",   "requests the worker could not hand to the control plane (refused with congestion)")
+	_(MQTTSN_OPS_FAILED,   "mqttsn_ops_failed",   "requests the worker could not hand to the control plane (refused with congestion)") \
+	_(MQTTSN_SLEEPS,       "mqttsn_sleeps",       "clients that went to sleep (DISCONNECT with a duration)") \
+	_(MQTTSN_WAKES,        "mqttsn_wakes",        "sleeping clients' wake-ups (PINGREQ with their client id)") \
+	_(MQTTSN_SLEEP_DROPPED, "mqttsn_sleep_dropped", "publications for a sleeping client dropped: its buffer (max_sleep_buffer) was full")
 
 #define FOREACH_MQTTSN_TYPE_CNT(_) \
 	FOREACH_MQTTSN_TYPE(_)

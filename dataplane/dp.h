@@ -48,6 +48,7 @@ struct dp_mqttsn_params {
 	uint16_t max_registered_ids;   /* topic ids per client */
 	uint16_t max_subscriptions_per_client;
 	uint16_t max_inflight;         /* unacknowledged messages per client */
+	uint16_t max_sleep_buffer;     /* publications kept for a sleeping client */
 	uint16_t max_message_size;
 	uint32_t retry_ms;             /* Tretry */
 	uint8_t retries;               /* Nretry */

@@ -175,6 +175,11 @@ mqttsn_control_poll(void)
 	for (unsigned int i = 0; i < n; i++) {
 		struct mq_op *op = ops[i];
 
+		if (op->kind == MQ_OP_SNAPSHOT || op->kind == MQ_OP_KICK) {
+			/* a worker's answer to the control plane's question */
+			mq_info_answer(op);
+			continue;
+		}
 		apply(op);
 		if (op->kind == MQ_OP_FORGET || op->kind == MQ_OP_RETAIN ||
 		    op->worker >= dp.nb_workers ||
@@ -234,8 +239,14 @@ mqttsn_drain(struct dp_worker *w)
 		rte_pktmbuf_free(obj);
 	while (rte_ring_dequeue(mw->done, &obj) == 0)
 		rte_mempool_put(mq->op_pool, obj);
-	for (uint32_t s = 0; s < mw->nb_slots; s++)
+	for (uint32_t s = 0; s < mw->nb_slots; s++) {
+		struct mq_sess *ss = &mw->sess[s];
+
 		for (uint16_t i = 0; i < mq->p.max_inflight; i++)
-			if (mw->sess[s].out[i].kind != MQ_OUT_FREE)
-				mq_out_release(&mw->sess[s].out[i]);
+			if (ss->out[i].kind != MQ_OUT_FREE)
+				mq_out_release(&ss->out[i]);
+		for (uint16_t i = 0; i < ss->nb_sleep; i++)
+			mq_out_release(&ss->sleepq[i]);
+		ss->nb_sleep = 0;
+	}
 }

@@ -32,6 +32,7 @@ cnt_type(unsigned int first, uint8_t type)
 
 static void deliver_retained(struct dp_worker *w, struct mq_sess *s, struct topic *node,
 			     int qos);
+static void sleep_flush(struct dp_worker *w, struct mq_sess *s);
 
 /* A frame to @p peer carrying @p msg, in a new mbuf; NULL if none or no room. */
 static struct rte_mbuf *
@@ -225,6 +226,11 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 		s->pidx = pidx;
 		cnt(w, pidx, DP_CNT_MQTTSN_SESSIONS);
 	}
+	if (s->state == MQ_ASLEEP) {
+		/* a sleeping client connecting again is active (spec 6.14) */
+		s->state = MQ_ACTIVE;
+		cnt(w, pidx, DP_CNT_MQTTSN_WAKES);
+	}
 	s->peer = *peer;
 	s->client_id_len = (uint8_t)msg->client_id.len;
 	memcpy(s->client_id, msg->client_id.p, msg->client_id.len);
@@ -232,6 +238,8 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 	s->keepalive = msg->duration;
 	s->expire = expiry(s->keepalive);
 	mq_send(w, s, NULL, 0, &a);
+	if (s->nb_sleep > 0)
+		sleep_flush(w, s);
 }
 
 static void
@@ -334,7 +342,13 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 	struct mqttsn_msg req = { .msg_id = op->msg_id, .flags = MQTTSN_FLAG_QOS(op->qos) };
 	uint16_t id = 0;
 
-	if (s->state != MQ_ACTIVE || s->gen != op->gen) {
+	if (op->kind == MQ_OP_SNAPSHOT || op->kind == MQ_OP_KICK) {
+		/* a question from the control plane, not an answer */
+		mq_info_worker(w, op);
+		return;
+	}
+
+	if (s->state == MQ_FREE || s->gen != op->gen) {
 		/* the session ended meanwhile: undo what it asked for */
 		if (op->kind == MQ_OP_SUBSCRIBE && op->rc >= 0) {
 			op->kind = MQ_OP_FORGET;
@@ -465,6 +479,71 @@ send_register(struct dp_worker *w, struct mq_sess *s, struct topic *node, uint16
 	return true;
 }
 
+/*
+ * A publication for a sleeping client waits in its buffer, built as it will
+ * go out; the topic id is registered, if need be, when the client wakes.
+ */
+static void
+sleep_keep(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
+	   const struct mq_pubmeta *meta, uint16_t id, int qos)
+{
+	uint16_t msg_id = qos > 0 ? mq_sess_msg_id(s) : 0;
+	struct rte_mbuf *pkt;
+
+	if (s->nb_sleep >= mq->p.max_sleep_buffer) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_SLEEP_DROPPED);
+		return;
+	}
+	pkt = build_publish(s, m, meta, id, qos, msg_id);
+	if (pkt == NULL) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+		return;
+	}
+	s->sleepq[s->nb_sleep++] = (struct mq_out){ .kind = MQ_OUT_HOLD, .qos = (uint8_t)qos,
+						    .msg_id = msg_id, .topic_id = id,
+						    .pkt = pkt };
+}
+
+/*
+ * Send what a sleeping client missed (spec 6.14): each buffered PUBLISH goes
+ * out as a fresh delivery would (after a REGISTER if its id is new, into the
+ * in-flight window if QoS > 0); what does not fit the window stays for the
+ * next wake-up.
+ */
+static void
+sleep_flush(struct dp_worker *w, struct mq_sess *s)
+{
+	uint16_t kept = 0;
+
+	for (uint16_t i = 0; i < s->nb_sleep; i++) {
+		struct mq_out e = s->sleepq[i];
+		bool ready = s->id_ready[e.topic_id - 1];
+		bool need_reg = !ready && !register_out(s, e.topic_id);
+		struct mq_out *o;
+
+		if (ready && e.qos == 0) {
+			cnt(w, s->pidx, DP_CNT_MQTTSN_TX_PUBLISH);
+			cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
+			dp_tx(w, s->pidx, e.pkt);
+			continue;
+		}
+		if (out_free(s) < (need_reg ? 2u : 1u) ||
+		    (need_reg && !send_register(w, s, s->ids[e.topic_id - 1], e.topic_id))) {
+			s->sleepq[kept++] = e;
+			continue;
+		}
+		o = mq_out_slot(s);
+		*o = e;
+		if (!ready)
+			continue;               /* HOLD until the REGACK */
+		o->kind = e.qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1;
+		o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
+		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
+		mq_send_held(w, s, o);
+	}
+	s->nb_sleep = kept;
+}
+
 static void
 deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 	    const struct mq_pubmeta *meta, int qos)
@@ -478,6 +557,10 @@ deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 		id = mq_sess_id_add(s, meta->node, false);
 	if (id == 0)
 		goto fail;
+	if (s->state == MQ_ASLEEP) {
+		sleep_keep(w, s, m, meta, id, qos);
+		return;
+	}
 	ready = s->id_ready[id - 1];
 	if (!ready && out_free(s) < (register_out(s, id) ? 1u : 2u))
 		goto fail;
@@ -574,7 +657,7 @@ mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m)
 		struct mq_sess *s = &w->mq->sess[refs[i].session];
 		int qos = meta->qos;
 
-		if (s->state != MQ_ACTIVE || s->gen != refs[i].gen)
+		if (s->state == MQ_FREE || s->gen != refs[i].gen)
 			continue;
 		if (refs[i].qos < qos)
 			qos = refs[i].qos;
@@ -900,7 +983,7 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 	if (s != NULL) {
 		/* the return path follows the client's last datagram; so does keep-alive */
 		s->peer = peer;
-		s->expire = expiry(s->keepalive);
+		s->expire = expiry(s->state == MQ_ASLEEP ? s->sleep_duration : s->keepalive);
 	}
 	switch (msg.type) {
 	case MQTTSN_CONNECT:
@@ -944,18 +1027,25 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 		on_subscribe(w, s, &msg);
 		break;
 	case MQTTSN_PINGREQ:
-		if (msg.client_id.len > 0)
-			/* a sleeping client's wake-up: sleep is not implemented yet */
-			cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
+		if (msg.client_id.len > 0 && s->state == MQ_ASLEEP) {
+			/* awake: what it missed, then PINGRESP; then asleep again */
+			cnt(w, pidx, DP_CNT_MQTTSN_WAKES);
+			sleep_flush(w, s);
+		}
 		a = (struct mqttsn_msg){ .type = MQTTSN_PINGRESP };
 		mq_send(w, s, NULL, 0, &a);
 		break;
 	case MQTTSN_DISCONNECT:
-		if (msg.has_duration && msg.duration > 0)
-			/* sleeping clients are not implemented yet: a plain disconnect */
-			cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
 		a = (struct mqttsn_msg){ .type = MQTTSN_DISCONNECT };
 		mq_send(w, s, NULL, 0, &a);
+		if (msg.has_duration && msg.duration > 0) {
+			/* asleep: publications wait; lost if it does not wake in time */
+			s->state = MQ_ASLEEP;
+			s->sleep_duration = msg.duration;
+			s->expire = expiry(msg.duration);
+			cnt(w, pidx, DP_CNT_MQTTSN_SLEEPS);
+			break;
+		}
 		mq_sess_end(w, s, false);
 		break;
 	default:

@@ -82,6 +82,7 @@ struct mq_out {
 enum mq_state {
 	MQ_FREE = 0,
 	MQ_ACTIVE,
+	MQ_ASLEEP,        /* DISCONNECT with a duration: publications are buffered */
 };
 
 struct mq_sess {
@@ -101,6 +102,9 @@ struct mq_sess {
 	uint8_t *id_ready;        /* [max_registered_ids]: 1 once the client knows the id */
 	struct mq_out *out;       /* [max_inflight] */
 	uint16_t *qos2_in;        /* [max_inflight]: QoS 2 msg ids received, awaiting PUBREL */
+	struct mq_out *sleepq;    /* [max_sleep_buffer]: publications kept while asleep */
+	uint16_t nb_sleep;
+	uint16_t sleep_duration;  /* seconds, while asleep */
 };
 
 /* Per worker. */
@@ -122,6 +126,9 @@ enum mq_op_kind {
 	MQ_OP_UNSUBSCRIBE,    /* answer UNSUBACK */
 	MQ_OP_FORGET,         /* a session ended: drop its subscriptions; no answer */
 	MQ_OP_RETAIN,         /* set (or, empty, delete) a topic's retained message; no answer */
+	/* control plane -> worker (on the done ring), answered on the ops ring */
+	MQ_OP_SNAPSHOT,       /* copy the worker's sessions out (mqttsn_info.c) */
+	MQ_OP_KICK,           /* end a session (mqttsn_info.c) */
 };
 
 
@@ -206,6 +213,11 @@ void mq_set_dup(struct rte_mbuf *pkt, size_t udp_payload_off);
 void mq_done(struct dp_worker *w, struct mq_op *op);
 void mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m);
 bool mq_op_submit(struct dp_worker *w, struct mq_op *op);
+
+/* mqttsn_info.c: a worker answers the control plane's SNAPSHOT and KICK. */
+void mq_info_worker(struct dp_worker *w, struct mq_op *op);
+/* mqttsn_info.c: the control plane receives that answer (from mqttsn_control_poll). */
+void mq_info_answer(struct mq_op *op);
 
 /* mqttsn_ctl.c */
 /** Hand this worker's buffered publications to worker @p core's ring. */

@@ -29,6 +29,7 @@ worker_free(struct mq_worker *mw)
 		rte_free(mw->sess[0].id_ready);
 		rte_free(mw->sess[0].out);
 		rte_free(mw->sess[0].qos2_in);
+		rte_free(mw->sess[0].sleepq);
 	}
 	rte_free(mw->sess);
 	rte_free(mw->free);
@@ -47,6 +48,7 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	uint8_t *ready;
 	struct mq_out *out;
 	uint16_t *q2;
+	struct mq_out *sq;
 
 	mw = rte_zmalloc_socket("mq_worker", sizeof(*mw), RTE_CACHE_LINE_SIZE, socket);
 	if (mw == NULL)
@@ -72,18 +74,22 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	ready = rte_zmalloc_socket("mq_ready", (size_t)slots * p->max_registered_ids, 0, socket);
 	out = rte_zmalloc_socket("mq_out", sizeof(*out) * slots * p->max_inflight, 0, socket);
 	q2 = rte_zmalloc_socket("mq_qos2", sizeof(*q2) * slots * p->max_inflight, 0, socket);
+	sq = rte_zmalloc_socket("mq_sleep", sizeof(*sq) * slots * p->max_sleep_buffer, 0, socket);
 	if (mw->by_addr == NULL || mw->deliv == NULL || mw->done == NULL || mw->sess == NULL ||
-	    mw->free == NULL || ids == NULL || ready == NULL || out == NULL || q2 == NULL) {
+	    mw->free == NULL || ids == NULL || ready == NULL || out == NULL || q2 == NULL ||
+	    sq == NULL) {
 		if (mw->sess != NULL) {
 			mw->sess[0].ids = ids;
 			mw->sess[0].id_ready = ready;
 			mw->sess[0].out = out;
 			mw->sess[0].qos2_in = q2;
+			mw->sess[0].sleepq = sq;
 		} else {
 			rte_free(ids);
 			rte_free(ready);
 			rte_free(out);
 			rte_free(q2);
+			rte_free(sq);
 		}
 		worker_free(mw);
 		goto nomem;
@@ -96,6 +102,7 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 		mw->sess[i].id_ready = ready + (size_t)i * p->max_registered_ids;
 		mw->sess[i].out = out + (size_t)i * p->max_inflight;
 		mw->sess[i].qos2_in = q2 + (size_t)i * p->max_inflight;
+		mw->sess[i].sleepq = sq + (size_t)i * p->max_sleep_buffer;
 	}
 	return mw;
 nomem:
@@ -237,6 +244,9 @@ mq_sess_end(struct dp_worker *w, struct mq_sess *s, bool lost)
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
 		if (s->out[i].kind != MQ_OUT_FREE)
 			mq_out_release(&s->out[i]);
+	for (uint16_t i = 0; i < s->nb_sleep; i++)
+		mq_out_release(&s->sleepq[i]);
+	s->nb_sleep = 0;
 	if (s->nb_subs > 0) {
 		op = mq_op_new(MQ_OP_FORGET, w, s);
 		if (op == NULL || !mq_op_submit(w, op))
@@ -264,6 +274,9 @@ sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 		mq_sess_end(w, s, true);
 		return;
 	}
+	/* a sleeping client hears nothing: retransmissions wait for it to wake */
+	if (s->state == MQ_ASLEEP)
+		return;
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++) {
 		struct mq_out *o = &s->out[i];
 
@@ -294,7 +307,7 @@ mq_sess_scan(struct dp_worker *w)
 
 		if (++mw->scan >= mw->nb_slots)
 			mw->scan = 0;
-		if (s->state == MQ_ACTIVE)
+		if (s->state != MQ_FREE)
 			sess_timers(w, s, now);
 	}
 }

@@ -28,6 +28,7 @@ T_PASS=0
 T_FAIL=0
 WORKERS=1
 RX_QUEUES=auto
+EXTRA_CONFIG=           # more top-level YAML for the test's ternd
 
 ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
@@ -107,6 +108,7 @@ control:
   socket: $T_DIR/run/ternctl.sock
 log:
   level: info
+${EXTRA_CONFIG:-}
 EOF
 }
 

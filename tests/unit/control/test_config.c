@@ -176,6 +176,7 @@ test_defaults_apply(void)
 		is_int(m->max_subscriptions_per_client, 32,
 		       "mqttsn.max_subscriptions_per_client default");
 		is_int(m->max_inflight, 8, "mqttsn.max_inflight default");
+		is_int(m->max_sleep_buffer, 16, "mqttsn.max_sleep_buffer default");
 		is_int(m->max_message_size, 1024, "mqttsn.max_message_size default");
 		is_int(m->retry_ms, 10000, "mqttsn.retry_ms default (Tretry 10 s)");
 		is_int(m->retries, 3, "mqttsn.retries default");
@@ -398,6 +399,8 @@ static const struct bad_case bad_cases[] = {
 	  { "mqttsn.max_subscriptions_per_client (line 6): 0 is out of range (1..1024)" } },
 	{ "mqttsn.max_inflight", PORT0 "mqttsn:\n  max_inflight: 257\n",
 	  { "mqttsn.max_inflight (line 6): 257 is out of range (1..256)" } },
+	{ "mqttsn.max_sleep_buffer", PORT0 "mqttsn:\n  max_sleep_buffer: 0\n",
+	  { "mqttsn.max_sleep_buffer (line 6): 0 is out of range (1..1024)" } },
 	{ "mqttsn.max_message_size", PORT0 "mqttsn:\n  max_message_size: 15\n",
 	  { "mqttsn.max_message_size (line 6): 15 is out of range (16..65535)" } },
 	{ "mqttsn.retry_ms", PORT0 "mqttsn:\n  retry_ms: 99\n",
@@ -612,7 +615,7 @@ test_mqttsn(void)
 	/* JSON: the same key names, integers and booleans, and back */
 	j = tern_config_to_json(cfg);
 	jm = json_object_get(j, "mqttsn");
-	is_int(json_object_size(jm), 13, "mqttsn in JSON: 13 keys");
+	is_int(json_object_size(jm), 14, "mqttsn in JSON: 14 keys");
 	ok(json_is_true(json_object_get(jm, "enabled")), "mqttsn.enabled a JSON boolean");
 	is_int(json_integer_value(json_object_get(jm, "port")), 65535, "mqttsn.port in JSON");
 	is_int(json_integer_value(json_object_get(jm, "max_subscriptions_per_client")), 1024,

@@ -79,6 +79,28 @@ fr_udp4(uint8_t *f, uint16_t sport, uint16_t dport, size_t paylen)
 	return off + ulen;
 }
 
+/*
+ * UDP from the client 192.0.2.2 port @p sport to the router's port @p dport
+ * carrying @p data[0..len) (an MQTT-SN message, a CoAP request, ...).
+ */
+static inline size_t
+fr_udp4_data(uint8_t *f, uint16_t sport, uint16_t dport, const void *data, size_t len)
+{
+	size_t off = fr_eth(f, fr_router_mac, 0x0800);
+	uint16_t ulen = (uint16_t)(8 + len);
+	struct rte_udp_hdr *u;
+
+	off += fr_ip4(f + off, IPPROTO_UDP, ulen);
+	u = (struct rte_udp_hdr *)(void *)(f + off);
+	u->src_port = rte_cpu_to_be_16(sport);
+	u->dst_port = rte_cpu_to_be_16(dport);
+	u->dgram_len = rte_cpu_to_be_16(ulen);
+	u->dgram_cksum = 0;
+	memcpy(u + 1, data, len);
+	u->dgram_cksum = rte_ipv4_udptcp_cksum((const struct rte_ipv4_hdr *)(void *)(f + FR_L3), u);
+	return off + ulen;
+}
+
 /* ICMP echo request (id 7, seq 1) with @p paylen payload bytes 8, 9, ... */
 static inline size_t
 fr_icmp4_echo(uint8_t *f, size_t paylen)

@@ -37,18 +37,26 @@ struct ring_fixture {
 	unsigned int nb_workers;
 };
 
+/* EAL on lcore 0 without hugepages or PCI, with @p mem_mb megabytes of memory (-m). */
 static inline int
-fx_eal_init(const char *prog)
+fx_eal_init_mem(const char *prog, unsigned int mem_mb)
 {
-	char prefix[64];
-	char *argv[] = { (char *)prog, "--no-huge", "--no-pci", "-m", "256", "--no-shconf",
+	char prefix[64], mem[16];
+	char *argv[] = { (char *)prog, "--no-huge", "--no-pci", "-m", mem, "--no-shconf",
 			 "--no-telemetry", "--file-prefix", prefix, "-l", "0",
 			 "--log-level", "error", NULL };
 
 	/* several tests may run at once: a prefix of their own */
 	snprintf(prefix, sizeof(prefix), "%s-%d", prog, (int)getpid());
+	snprintf(mem, sizeof(mem), "%u", mem_mb);
 
 	return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
+}
+
+static inline int
+fx_eal_init(const char *prog)
+{
+	return fx_eal_init_mem(prog, 256);
 }
 
 static inline struct rte_ring *
@@ -83,6 +91,16 @@ fx_port(const char *name, struct rte_ring *rx, struct rte_ring **tx, unsigned in
 	return 0;
 }
 
+/* What fx_setup_opts() may change; fx_setup() takes the defaults. */
+struct fx_opts {
+	unsigned int pool_size;       /* mbufs in dp.pool */
+	uint16_t priv_size;           /* mbuf private area (mqttsn: struct mq_pubmeta); 0 */
+	unsigned int ring_size;       /* RX/TX ring slots, a power of two; 0 = 4096 */
+};
+
+static inline int fx_setup_opts(struct ring_fixture *fx, unsigned int nb_workers,
+				const struct fx_opts *o);
+
 /*
  * One port "p0" (192.0.2.1/24, 2001:db8::1/64, MAC 02:00:5e:00:53:01) with an
  * exception interface, and @p nb_workers workers; worker 0 reads the port
@@ -91,6 +109,21 @@ fx_port(const char *name, struct rte_ring *rx, struct rte_ring **tx, unsigned in
 static inline int
 fx_setup(struct ring_fixture *fx, unsigned int nb_workers, unsigned int pool_size)
 {
+	const struct fx_opts o = { .pool_size = pool_size };
+
+	return fx_setup_opts(fx, nb_workers, &o);
+}
+
+/*
+ * fx_setup() with a pool private area (the MQTT-SN node needs
+ * RTE_ALIGN(sizeof(struct mq_pubmeta), RTE_MBUF_PRIV_ALIGN), as dp_setup()
+ * gives it) and bigger rings (fan-out leaves many frames on the TX ring).
+ */
+static inline int
+fx_setup_opts(struct ring_fixture *fx, unsigned int nb_workers, const struct fx_opts *o)
+{
+	unsigned int pool_size = o->pool_size;
+	unsigned int ring_size = o->ring_size ? o->ring_size : 4096;
 	static const uint8_t mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01 };
 	static const uint8_t ip4[4] = { 192, 0, 2, 1 };
 	static const uint8_t ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
@@ -99,15 +132,15 @@ fx_setup(struct ring_fixture *fx, unsigned int nb_workers, unsigned int pool_siz
 
 	memset(fx, 0, sizeof(*fx));
 	fx->nb_workers = nb_workers;
-	dp.pool = rte_pktmbuf_pool_create("fx_pool", pool_size, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					  (int)rte_socket_id());
+	dp.pool = rte_pktmbuf_pool_create("fx_pool", pool_size, 256, o->priv_size,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (dp.pool == NULL)
 		return -1;
-	fx->rx = fx_ring("fx_rx%u", 0, 4096);
-	fx->exc_rx = fx_ring("fx_erx%u", 0, 4096);
+	fx->rx = fx_ring("fx_rx%u", 0, ring_size);
+	fx->exc_rx = fx_ring("fx_erx%u", 0, ring_size);
 	for (unsigned int i = 0; i < nb_workers; i++) {
-		fx->tx[i] = fx_ring("fx_tx%u", i, 4096);
-		fx->exc_tx[i] = fx_ring("fx_etx%u", i, 4096);
+		fx->tx[i] = fx_ring("fx_tx%u", i, ring_size);
+		fx->exc_tx[i] = fx_ring("fx_etx%u", i, ring_size);
 	}
 	if (fx_port("fx_p0", fx->rx, fx->tx, nb_workers, &p->port_id) < 0 ||
 	    fx_port("fx_exc0", fx->exc_rx, fx->exc_tx, nb_workers, &p->exc_port_id) < 0)

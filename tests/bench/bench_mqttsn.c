@@ -1,0 +1,964 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tern-bench-mqttsn: the MQTT-SN node's routing rate per worker, against
+ * the same DPDK I/O-forwarding floor as tern-bench-l3, in one run, on the
+ * ring fixture's net_ring ports (docs/benchmarks.md).
+ *
+ * The main thread is the worker (dp_worker_poll() on worker 0) and the
+ * control plane (mqttsn_control_poll(), the topic table's writer), and an
+ * RCU QSBR thread (mqttsn_setup() registers it) that reports a quiescent
+ * state after every iteration, as dp_worker_main() does.
+ *
+ * Set-up goes through the protocol: every subscriber CONNECTs from its own
+ * UDP port and SUBSCRIBEs to a plain topic name at QoS 1 ("bench/1" has one
+ * subscriber, "bench/10" ten, "bench/1000" a thousand), and the publisher
+ * CONNECTs and REGISTERs the three names. Only the filler topics that bring
+ * the table to 1k or 1M topics are created with the writer API directly
+ * (topic_create() on dp_topic_table()): they have no subscribers and the
+ * fast path never looks at them.
+ *
+ * Steps (separate non-inlined functions; scripts/bench counts their
+ * instructions with callgrind --toggle-collect):
+ *   bench_step_floor()  rte_eth_rx_burst(32) + rte_eth_tx_burst() on p0, as in
+ *                       tern-bench-l3.
+ *   bench_step_tern()   dp_worker_poll(): the real poll loop. For qos0-fanN:
+ *                       a burst of PUBLISH QoS 0 (32, or 4 for fan-out 1000)
+ *                       with the registered topic id in, N PUBLISH per
+ *                       message out (header mbuf chained to the shared
+ *                       payload). For qos1-fan1: 32 PUBLISH QoS 1 in, 32
+ *                       PUBACK to the publisher and 32 QoS 1 PUBLISH to the
+ *                       subscriber out; then the generator (untimed) builds
+ *                       the subscriber's 32 PUBACKs and a second timed
+ *                       bench_step_tern() takes them in (releasing the
+ *                       held messages): both polls count for the message.
+ *   bench_step_ctl()    mqttsn_control_poll() applying one SUBSCRIBE with a
+ *                       wildcard filter (sub-wild-*), queued by an untimed
+ *                       worker poll; the SUBACK goes out after, untimed.
+ *
+ * The generator (untimed) takes every output frame off the TX ring, checks
+ * it (count per subscriber, addresses, MQTT-SN header, topic id, msg id,
+ * payload; the IPv4 and UDP checksums of the first frame of every step),
+ * frees it and loads the next burst. Any failure, a refused or failed
+ * delivery, counters that disagree with what came out, or an mbuf pool not
+ * back at its baseline after a workload and after teardown exits 1.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+
+#include <urcu-qsbr.h>
+
+#include "dataplane/mqttsn_priv.h"
+#include "dataplane/topic_table.h"
+#include "proto/mqttsn.h"
+#include "tests/unit/dataplane/frames.h"
+#include "tests/unit/dataplane/ring_fixture.h"
+
+#if defined(__clang__)
+#define BENCH_STEP __attribute__((noinline))
+#else
+#define BENCH_STEP __attribute__((noinline, noipa))
+#endif
+
+#define BURST DP_BURST
+#define INFLIGHT (8 * BURST)          /* the floor's circulating frames */
+#define POOL_SIZE 32767
+#define RING_SIZE 16384
+#define MQ_PORT 1883
+#define PUB_PORT 40000
+#define WILD_PORT 30000               /* + k: the wildcard subscribers */
+#define WILD_REPS 8                   /* wildcard SUBSCRIBEs per table size */
+#define WILD_MATCH 10                 /* topics each wildcard filter matches */
+#define PAYLOAD 32
+#define NB_GROUPS 3
+
+static struct ring_fixture fx;
+
+/* ---- subscriber groups: one topic each ---- */
+
+struct group {
+	const char *topic;
+	unsigned int nb_subs;
+	uint16_t port0;               /* subscribers' UDP ports: port0 .. port0 + nb_subs - 1 */
+	uint16_t sub_id;              /* their topic id (SUBACK); all first ids, so all equal */
+	uint16_t pub_id;              /* the publisher's topic id (REGACK) */
+};
+
+static struct group groups[NB_GROUPS] = {
+	{ "bench/1", 1, 10000, 0, 0 },
+	{ "bench/10", 10, 11000, 0, 0 },
+	{ "bench/1000", 1000, 12000, 0, 0 },
+};
+
+/* ---- workloads ---- */
+
+enum wl_kind { WL_FLOOR, WL_PUB, WL_SUBWILD };
+
+struct workload {
+	const char *name;
+	enum wl_kind kind;
+	unsigned int group;           /* WL_PUB: groups[] index */
+	int qos;                      /* WL_PUB: 0 or 1 */
+	unsigned int per_step;        /* WL_PUB: PUBLISH frames per step */
+	uint32_t topics;              /* table size the workload runs at; 0: any */
+};
+
+static const struct workload workloads[] = {
+	{ "floor",           WL_FLOOR,   0, 0, BURST, 0 },
+	{ "qos0-fan1-1k",    WL_PUB,     0, 0, BURST, 1000 },
+	{ "qos0-fan10-1k",   WL_PUB,     1, 0, BURST, 1000 },
+	{ "qos0-fan1000-1k", WL_PUB,     2, 0, 4, 1000 },
+	{ "qos1-fan1-1k",    WL_PUB,     0, 1, BURST, 1000 },
+	{ "sub-wild-1k",     WL_SUBWILD, 0, 1, 0, 1000 },
+	{ "qos0-fan1-1m",    WL_PUB,     0, 0, BURST, 1000000 },
+	{ "qos0-fan10-1m",   WL_PUB,     1, 0, BURST, 1000000 },
+	{ "qos0-fan1000-1m", WL_PUB,     2, 0, 4, 1000000 },
+	{ "qos1-fan1-1m",    WL_PUB,     0, 1, BURST, 1000000 },
+	{ "sub-wild-1m",     WL_SUBWILD, 0, 1, 0, 1000000 },
+};
+
+#define NB_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+/* ---- the measured steps: keep them separate symbols (callgrind toggles on them) ---- */
+
+BENCH_STEP uint16_t bench_step_floor(uint16_t port);
+BENCH_STEP void bench_step_tern(struct dp_worker *w);
+BENCH_STEP void bench_step_ctl(void);
+
+BENCH_STEP uint16_t
+bench_step_floor(uint16_t port)
+{
+	struct rte_mbuf *pkts[BURST];
+	uint16_t n, sent, i;
+
+	n = rte_eth_rx_burst(port, 0, pkts, BURST);
+	sent = rte_eth_tx_burst(port, 0, pkts, n);
+	for (i = sent; i < n; i++)
+		rte_pktmbuf_free(pkts[i]);
+	return sent;
+}
+
+BENCH_STEP void
+bench_step_tern(struct dp_worker *w)
+{
+	dp_worker_poll(w);
+}
+
+BENCH_STEP void
+bench_step_ctl(void)
+{
+	mqttsn_control_poll();
+}
+
+/* ---- helpers ---- */
+
+static int
+fail(const char *wl, const char *what)
+{
+	fprintf(stderr, "tern-bench-mqttsn: %s: FAILED: %s\n", wl, what);
+	return -1;
+}
+
+static struct dp_counters
+counters(void)
+{
+	struct dp_counters c;
+
+	dp_counters_get(0, 0, &c);
+	return c;
+}
+
+static uint64_t
+delta(const struct dp_counters *a, const struct dp_counters *b, unsigned int i)
+{
+	return b->v[i] - a->v[i];
+}
+
+/* One worker iteration as dp_worker_main() runs it, plus the control plane's share. */
+static void
+iterate(void)
+{
+	dp_worker_poll(dp.worker[0]);
+	rcu_quiescent_state();
+	mqttsn_control_poll();
+	rcu_quiescent_state();
+}
+
+/* An MQTT-SN message from the client's @p sport, onto p0's RX ring. */
+static int
+send_msg(uint16_t sport, const struct mqttsn_msg *msg)
+{
+	uint8_t payload[512], frame[600];
+	int len = mqttsn_encode(payload, sizeof(payload), msg);
+	struct rte_mbuf *m;
+
+	if (len < 0)
+		return -1;
+	m = fx_frame(frame, fr_udp4_data(frame, sport, MQ_PORT, payload, (size_t)len));
+	if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* A single-segment reply from the router: its UDP destination port and message. */
+static int
+decode_reply(struct rte_mbuf *m, uint16_t *dport, struct mqttsn_msg *msg)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	if (m->nb_segs != 1 || m->data_len < 42 + 2 || f[12] != 0x08 || f[13] != 0x00 ||
+	    f[23] != IPPROTO_UDP || ((f[34] << 8) | f[35]) != MQ_PORT)
+		return -1;
+	*dport = (uint16_t)((f[36] << 8) | f[37]);
+	return mqttsn_decode(f + 42, m->data_len - 42u, msg);
+}
+
+/*
+ * Run the worker and the control plane until @p n replies came out (or give
+ * up); each must be of @p type, accepted. @p id_of[port - port0] gets each
+ * reply's topic id when not NULL.
+ */
+static int
+settle(unsigned int n, uint8_t type, uint16_t port0, uint16_t *id_of, unsigned int nb_ids)
+{
+	unsigned int got = 0, idle = 0;
+	int rc = 0;
+
+	while (got < n && idle < 1000) {
+		struct rte_mbuf *m[BURST];
+		unsigned int k;
+
+		iterate();
+		k = fx_take(fx.tx[0], m, BURST);
+		idle = k ? 0 : idle + 1;
+		for (unsigned int i = 0; i < k; i++) {
+			struct mqttsn_msg msg;
+			uint16_t dport;
+
+			if (decode_reply(m[i], &dport, &msg) < 0 || msg.type != type ||
+			    msg.return_code != MQTTSN_RC_ACCEPTED)
+				rc = -1;
+			else if (id_of != NULL && (dport < port0 || dport - port0 >= (int)nb_ids))
+				rc = -1;
+			else if (id_of != NULL)
+				id_of[dport - port0] = msg.topic_id;
+			rte_pktmbuf_free(m[i]);
+		}
+		got += k;
+	}
+	if (got != n || rte_ring_count(fx.exc_tx[0]) != 0)
+		return -1;
+	return rc;
+}
+
+static int
+connect_clients(uint16_t port0, unsigned int n, const char *prefix)
+{
+	for (unsigned int i = 0; i < n; i += 256) {
+		unsigned int k = RTE_MIN(256u, n - i);
+
+		for (unsigned int j = 0; j < k; j++) {
+			char id[24];
+			struct mqttsn_msg c = { .type = MQTTSN_CONNECT, .flags = MQTTSN_FLAG_CLEAN,
+						.protocol_id = MQTTSN_PROTOCOL_ID, .duration = 0 };
+
+			snprintf(id, sizeof(id), "%s%u", prefix, i + j);
+			c.client_id.p = (const uint8_t *)id;
+			c.client_id.len = strlen(id);
+			if (send_msg((uint16_t)(port0 + i + j), &c) < 0)
+				return -1;
+		}
+		if (settle(k, MQTTSN_CONNACK, 0, NULL, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* SUBSCRIBE @p filter from clients port0 .. port0 + n - 1; their SUBACK topic ids in @p ids. */
+static int
+subscribe_clients(uint16_t port0, unsigned int n, const char *filter, uint16_t *ids)
+{
+	for (unsigned int i = 0; i < n; i += 256) {
+		unsigned int k = RTE_MIN(256u, n - i);
+
+		for (unsigned int j = 0; j < k; j++) {
+			struct mqttsn_msg s = { .type = MQTTSN_SUBSCRIBE,
+						.flags = MQTTSN_FLAG_QOS(1) | MQTTSN_TOPIC_NORMAL,
+						.msg_id = 1 };
+
+			s.topic_name.p = (const uint8_t *)filter;
+			s.topic_name.len = strlen(filter);
+			if (send_msg((uint16_t)(port0 + i + j), &s) < 0)
+				return -1;
+		}
+		if (settle(k, MQTTSN_SUBACK, (uint16_t)(port0 + i), ids ? ids + i : NULL, k) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Bring the table to @p n topics with filler names nobody subscribes to (set-up). */
+static int
+populate(uint32_t n)
+{
+	static uint32_t next;
+	struct topic_table *t = dp_topic_table();
+	struct topic_table_stats st;
+	char name[32];
+
+	topic_table_stats(t, &st);
+	for (uint32_t have = st.topics; have < n; have++) {
+		int len = snprintf(name, sizeof(name), "dev/%u/temp", next++);
+
+		if (topic_create(t, name, (size_t)len) == NULL)
+			return -1;
+		if (have % 4096 == 0)
+			rcu_quiescent_state();
+	}
+	rcu_quiescent_state();
+	return 0;
+}
+
+static int
+setup_protocol(void)
+{
+	static uint16_t ids[1000];
+	uint16_t pub_ids[NB_GROUPS];
+	char name[32];
+
+	for (unsigned int g = 0; g < NB_GROUPS; g++) {
+		struct group *gr = &groups[g];
+
+		if (connect_clients(gr->port0, gr->nb_subs, "sub") < 0 ||
+		    subscribe_clients(gr->port0, gr->nb_subs, gr->topic, ids) < 0)
+			return fail("set-up", "subscribers' CONNECT or SUBSCRIBE");
+		gr->sub_id = ids[0];
+		for (unsigned int i = 0; i < gr->nb_subs; i++)
+			if (ids[i] == 0 || ids[i] != gr->sub_id)
+				return fail("set-up", "SUBACK topic ids");
+	}
+	/* the wildcard subscribers connect now; their SUBSCRIBE is the workload */
+	if (connect_clients(WILD_PORT, 2 * WILD_REPS, "wild") < 0)
+		return fail("set-up", "wildcard subscribers' CONNECT");
+	for (unsigned int k = 0; k < 2 * WILD_REPS; k++)
+		for (unsigned int j = 0; j < WILD_MATCH; j++) {
+			int len = snprintf(name, sizeof(name), "w%u/%u", k, j);
+
+			if (topic_create(dp_topic_table(), name, (size_t)len) == NULL)
+				return fail("set-up", "topic_create");
+		}
+	if (connect_clients(PUB_PORT, 1, "pub") < 0)
+		return fail("set-up", "publisher's CONNECT");
+	for (unsigned int g = 0; g < NB_GROUPS; g++) {
+		struct mqttsn_msg r = { .type = MQTTSN_REGISTER, .msg_id = (uint16_t)(g + 1) };
+
+		r.topic_name.p = (const uint8_t *)groups[g].topic;
+		r.topic_name.len = strlen(groups[g].topic);
+		if (send_msg(PUB_PORT, &r) < 0 ||
+		    settle(1, MQTTSN_REGACK, PUB_PORT, &pub_ids[g], 1) < 0 || pub_ids[g] == 0)
+			return fail("set-up", "publisher's REGISTER");
+		groups[g].pub_id = pub_ids[g];
+	}
+	return 0;
+}
+
+/* ---- the floor (as tern-bench-l3's) ---- */
+
+struct result {
+	uint64_t msgs;                /* timed messages (PUBLISH in; floor: packets) */
+	uint64_t step_msgs;           /* every message through the step, warm-up included */
+	uint64_t deliveries;          /* timed PUBLISH out to subscribers */
+	uint64_t step_deliveries;
+	uint64_t cycles;
+	uint64_t cycles_min, cycles_max;   /* sub-wild: per SUBSCRIBE */
+};
+
+static uint8_t floor_tpl[128];
+static size_t floor_len;
+
+static void
+floor_load(struct rte_mbuf *m)
+{
+	rte_pktmbuf_reset(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)floor_len), floor_tpl, floor_len);
+	m->port = dp.ports[0].port_id;
+}
+
+static void
+free_ring(struct rte_ring *r)
+{
+	struct rte_mbuf *m = NULL;
+
+	while (rte_ring_dequeue(r, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+static int
+run_floor(const struct workload *wl, uint64_t packets, struct result *res)
+{
+	uint64_t baseline = rte_mempool_in_use_count(dp.pool);
+	uint64_t bursts = (packets + BURST - 1) / BURST, warmup = bursts / 10 + 1;
+	struct dp_counters before = counters(), after;
+	uint16_t port = dp.ports[0].port_id;
+	int rc = 0;
+
+	floor_len = fr_udp4(floor_tpl, 40000, 5999, 32);
+	for (unsigned int i = 0; i < INFLIGHT; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+
+		if (m == NULL)
+			return fail(wl->name, "mbuf pool dry while priming");
+		floor_load(m);
+		if (rte_ring_enqueue(fx.rx, m) != 0)
+			return fail(wl->name, "RX ring full while priming");
+	}
+	memset(res, 0, sizeof(*res));
+	for (uint64_t b = 0; b < warmup + bursts && rc == 0; b++) {
+		struct rte_mbuf *m[BURST];
+		uint64_t t0, t1;
+		uint16_t sent;
+		unsigned int n;
+
+		t0 = rte_rdtsc();
+		sent = bench_step_floor(port);
+		t1 = rte_rdtsc();
+		if (b >= warmup)
+			res->cycles += t1 - t0;
+		n = fx_take(fx.tx[0], m, BURST);
+		if (sent != BURST || n != BURST)
+			rc = fail(wl->name, "the floor step did not forward a full burst");
+		for (unsigned int i = 0; i < n; i++) {
+			if (m[i]->pkt_len != floor_len ||
+			    memcmp(rte_pktmbuf_mtod(m[i], void *), floor_tpl, floor_len) != 0)
+				rc = fail(wl->name, "the floor changed a frame");
+			floor_load(m[i]);
+		}
+		if (rte_ring_enqueue_burst(fx.rx, (void **)m, n, NULL) != n)
+			rc = fail(wl->name, "RX ring full");
+	}
+	res->msgs = bursts * BURST;
+	res->step_msgs = (warmup + bursts) * BURST;
+	free_ring(fx.rx);
+	fx_drain(&fx);
+	after = counters();
+	if (rc == 0 && memcmp(&before, &after, sizeof(before)) != 0)
+		rc = fail(wl->name, "the floor touched tern's counters");
+	if (rc == 0 && rte_mempool_in_use_count(dp.pool) != baseline)
+		rc = fail(wl->name, "mbuf pool not back at its baseline");
+	return rc;
+}
+
+/* ---- PUBLISH workloads ---- */
+
+static const uint8_t payload[PAYLOAD] = "tern bench: 21.5 C, 48 %RH, ok.";
+static uint8_t pub_tpl[128];
+static size_t pub_len;
+
+static bool
+cksum_ok(struct rte_mbuf *m)
+{
+	uint8_t f[256];
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(void *)(f + FR_L3);
+	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(void *)(f + FR_L4);
+	uint16_t got;
+
+	if (m->pkt_len > sizeof(f) || rte_pktmbuf_read(m, 0, m->pkt_len, f) != f)
+		return false;
+	got = u->dgram_cksum;
+	u->dgram_cksum = 0;
+	return rte_raw_cksum(f + FR_L3, 20) == 0xffff && got == rte_ipv4_udptcp_cksum(ip, u);
+}
+
+/*
+ * A PUBLISH to a subscriber of @p gr: headers, topic id, QoS, payload. Sets
+ * *@p idx to the subscriber's index and *@p msg_id.
+ */
+static bool
+chk_publish(struct rte_mbuf *m, const struct group *gr, int qos, unsigned int *idx,
+	    uint16_t *msg_id)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *sn = f + 42;
+	uint16_t dport;
+
+	if (m->nb_segs != 2 || m->data_len != 42 + 7 || m->pkt_len != 42 + 7 + PAYLOAD ||
+	    m->next->data_len != PAYLOAD)
+		return false;
+	if (memcmp(f, fr_client_mac, 6) != 0 || memcmp(f + 6, fr_router_mac, 6) != 0 ||
+	    memcmp(f + 26, fr_router4, 4) != 0 || memcmp(f + 30, fr_client4, 4) != 0 ||
+	    ((f[34] << 8) | f[35]) != MQ_PORT)
+		return false;
+	dport = (uint16_t)((f[36] << 8) | f[37]);
+	if (dport < gr->port0 || dport - gr->port0 >= (int)gr->nb_subs)
+		return false;
+	*idx = (unsigned int)(dport - gr->port0);
+	*msg_id = (uint16_t)((sn[5] << 8) | sn[6]);
+	return sn[0] == 7 + PAYLOAD && sn[1] == MQTTSN_PUBLISH &&
+	       sn[2] == (MQTTSN_FLAG_QOS(qos) | MQTTSN_TOPIC_NORMAL) &&
+	       ((sn[3] << 8) | sn[4]) == gr->sub_id && (qos == 0) == (*msg_id == 0) &&
+	       memcmp(rte_pktmbuf_mtod(m->next, const void *), payload, PAYLOAD) == 0;
+}
+
+/* The subscriber's PUBACK for a QoS 1 PUBLISH it received. */
+static int
+send_puback(uint16_t sport, uint16_t topic_id, uint16_t msg_id)
+{
+	struct mqttsn_msg a = { .type = MQTTSN_PUBACK, .topic_id = topic_id, .msg_id = msg_id,
+				.return_code = MQTTSN_RC_ACCEPTED };
+
+	return send_msg(sport, &a);
+}
+
+static int
+run_pub(const struct workload *wl, uint64_t messages, struct result *res)
+{
+	static struct rte_mbuf *out[RING_SIZE];
+	static uint32_t seen[1000];
+	static uint16_t ack_port[BURST], ack_id[BURST];
+	const struct group *gr = &groups[wl->group];
+	struct dp_worker *w = dp.worker[0];
+	uint64_t pubs = RTE_MAX(messages / gr->nb_subs, 10ull * wl->per_step);
+	uint64_t steps = (pubs + wl->per_step - 1) / wl->per_step, warmup = steps / 10 + 1;
+	uint64_t baseline = rte_mempool_in_use_count(dp.pool);
+	unsigned int expect = wl->per_step * gr->nb_subs + (wl->qos ? wl->per_step : 0);
+	struct mqttsn_msg p = { .type = MQTTSN_PUBLISH, .topic_id = gr->pub_id,
+				.flags = MQTTSN_FLAG_QOS(wl->qos) | MQTTSN_TOPIC_NORMAL,
+				.msg_id = wl->qos ? 1 : 0 };
+	struct dp_counters before = counters(), after;
+	uint8_t enc[128];
+	int len, rc = 0;
+
+	p.data.p = payload;
+	p.data.len = PAYLOAD;
+	len = mqttsn_encode(enc, sizeof(enc), &p);
+	if (len < 0)
+		return fail(wl->name, "cannot encode the PUBLISH");
+	pub_len = fr_udp4_data(pub_tpl, PUB_PORT, MQ_PORT, enc, (size_t)len);
+	memset(res, 0, sizeof(*res));
+
+	for (uint64_t s = 0; s < warmup + steps && rc == 0; s++) {
+		uint64_t t0, t1, cyc;
+		unsigned int n, nack = 0;
+
+		/* the generator: a burst of identical PUBLISH frames (untimed) */
+		for (unsigned int i = 0; i < wl->per_step; i++) {
+			struct rte_mbuf *m = fx_frame(pub_tpl, pub_len);
+
+			if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
+				rte_pktmbuf_free(m);
+				rc = fail(wl->name, "mbuf pool dry or RX ring full");
+				break;
+			}
+		}
+		t0 = rte_rdtsc();
+		bench_step_tern(w);
+		t1 = rte_rdtsc();
+		cyc = t1 - t0;
+
+		/* everything that came out: checked, freed (untimed) */
+		n = fx_take(fx.tx[0], out, RING_SIZE);
+		if (n != expect)
+			rc = fail(wl->name, "a step's output is not one PUBLISH per subscriber and message");
+		memset(seen, 0, sizeof(seen));
+		for (unsigned int i = 0; i < n; i++) {
+			const uint8_t *f = rte_pktmbuf_mtod(out[i], const uint8_t *);
+			unsigned int idx;
+			uint16_t msg_id;
+
+			if (wl->qos && ((f[36] << 8) | f[37]) == PUB_PORT) {
+				struct mqttsn_msg a;
+				uint16_t dport;
+
+				if (decode_reply(out[i], &dport, &a) < 0 || a.type != MQTTSN_PUBACK ||
+				    a.return_code != MQTTSN_RC_ACCEPTED || a.msg_id != 1 ||
+				    a.topic_id != gr->pub_id)
+					rc = fail(wl->name, "bad PUBACK to the publisher");
+			} else if (!chk_publish(out[i], gr, wl->qos, &idx, &msg_id)) {
+				rc = fail(wl->name, "bad PUBLISH to a subscriber");
+			} else {
+				seen[idx]++;
+				if (wl->qos && nack < BURST) {
+					ack_port[nack] = (uint16_t)(gr->port0 + idx);
+					ack_id[nack++] = msg_id;
+				}
+				if (i == 0 && !cksum_ok(out[i]))
+					rc = fail(wl->name, "bad IPv4 or UDP checksum");
+			}
+			rte_pktmbuf_free(out[i]);
+		}
+		for (unsigned int i = 0; i < gr->nb_subs && rc == 0; i++)
+			if (seen[i] != wl->per_step)
+				rc = fail(wl->name, "a subscriber missed a PUBLISH or got two");
+		if (wl->qos && rc == 0) {
+			/* the subscriber acknowledges: built untimed, taken in by a timed poll */
+			for (unsigned int i = 0; i < nack; i++)
+				if (send_puback(ack_port[i], gr->sub_id, ack_id[i]) < 0)
+					rc = fail(wl->name, "cannot queue the subscriber's PUBACK");
+			t0 = rte_rdtsc();
+			bench_step_tern(w);
+			t1 = rte_rdtsc();
+			cyc += t1 - t0;
+			if (rte_ring_count(fx.tx[0]) != 0 || rte_ring_count(fx.rx) != 0)
+				rc = fail(wl->name, "the PUBACKs were not all taken, or answered");
+		}
+		rcu_quiescent_state();
+		if (s >= warmup)
+			res->cycles += cyc;
+	}
+	res->msgs = (steps) * wl->per_step;
+	res->step_msgs = (warmup + steps) * wl->per_step;
+	res->deliveries = res->msgs * gr->nb_subs;
+	res->step_deliveries = res->step_msgs * gr->nb_subs;
+
+	/* the node's own account must agree with what came out */
+	after = counters();
+	if (rc == 0) {
+		const unsigned int zero[] = {
+			DP_CNT_TX_REFUSED, DP_CNT_REPLY_FAILED, DP_CNT_EXC_TX, DP_CNT_EXC_NONE,
+			DP_CNT_MQTTSN_DELIVER_FAILED, DP_CNT_MQTTSN_CONGESTION,
+			DP_CNT_MQTTSN_INVALID_TOPIC, DP_CNT_MQTTSN_NOT_SUPPORTED,
+			DP_CNT_MQTTSN_UNEXPECTED, DP_CNT_MQTTSN_NO_SESSION,
+			DP_CNT_MQTTSN_OPS_FAILED, DP_CNT_MQTTSN_FORWARDED,
+			DP_CNT_MQTTSN_RETRANSMIT, DP_CNT_MQTTSN_TOO_BIG, DP_CNT_MQTTSN_LOST,
+		};
+		uint64_t acks = wl->qos ? res->step_msgs : 0;
+
+		if (delta(&before, &after, DP_CNT_MQTTSN_RX_PUBLISH) != res->step_msgs ||
+		    delta(&before, &after, DP_CNT_MQTTSN_PUBLISHED) != res->step_msgs)
+			rc = fail(wl->name, "mqttsn_rx_publish or mqttsn_published disagree");
+		else if (delta(&before, &after, DP_CNT_MQTTSN_DELIVERED) != res->step_deliveries ||
+			 delta(&before, &after, DP_CNT_MQTTSN_TX_PUBLISH) != res->step_deliveries)
+			rc = fail(wl->name, "mqttsn_delivered or mqttsn_tx_publish disagree");
+		else if (delta(&before, &after, DP_CNT_TX_PACKETS) != res->step_deliveries + acks ||
+			 delta(&before, &after, DP_CNT_RX_PACKETS) !=
+				 res->step_msgs + (wl->qos ? res->step_deliveries : 0))
+			rc = fail(wl->name, "rx_packets or tx_packets disagree");
+		else if (delta(&before, &after, DP_CNT_MQTTSN_TX_PUBACK) != acks ||
+			 delta(&before, &after, DP_CNT_MQTTSN_RX_PUBACK) !=
+				 (wl->qos ? res->step_deliveries : 0))
+			rc = fail(wl->name, "mqttsn_tx_puback or mqttsn_rx_puback disagree");
+		for (unsigned int i = 0; rc == 0 && i < RTE_DIM(zero); i++)
+			if (delta(&before, &after, zero[i]) != 0)
+				rc = fail(wl->name, "a refusal or failure counter moved");
+	}
+	free_ring(fx.rx);
+	fx_drain(&fx);
+	if (rc == 0 && rte_mempool_in_use_count(dp.pool) != baseline)
+		rc = fail(wl->name, "mbuf pool not back at its baseline");
+	return rc;
+}
+
+/* ---- one SUBSCRIBE with a wildcard, applied by the control plane ---- */
+
+static int
+run_subwild(const struct workload *wl, struct result *res)
+{
+	unsigned int k0 = wl->topics >= 1000000 ? WILD_REPS : 0;
+	struct topic_table_stats st0, st1;
+	struct dp_counters before = counters(), after;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->cycles_min = UINT64_MAX;
+	topic_table_stats(dp_topic_table(), &st0);
+	for (unsigned int k = k0; k < k0 + WILD_REPS && rc == 0; k++) {
+		char filter[16];
+		struct mqttsn_msg s = { .type = MQTTSN_SUBSCRIBE,
+					.flags = MQTTSN_FLAG_QOS(1) | MQTTSN_TOPIC_NORMAL,
+					.msg_id = (uint16_t)(k + 1) };
+		uint16_t id = 0xffff;
+		uint64_t t0, t1;
+
+		snprintf(filter, sizeof(filter), "w%u/+", k);
+		s.topic_name.p = (const uint8_t *)filter;
+		s.topic_name.len = strlen(filter);
+		if (send_msg((uint16_t)(WILD_PORT + k), &s) < 0)
+			return fail(wl->name, "cannot queue the SUBSCRIBE");
+		/* the worker hands the request over (untimed) */
+		dp_worker_poll(dp.worker[0]);
+		rcu_quiescent_state();
+		if (rte_ring_count(mq->ops) != 1)
+			return fail(wl->name, "the worker did not queue one request");
+		t0 = rte_rdtsc();
+		bench_step_ctl();
+		t1 = rte_rdtsc();
+		rcu_quiescent_state();
+		res->cycles += t1 - t0;
+		res->cycles_min = RTE_MIN(res->cycles_min, t1 - t0);
+		res->cycles_max = RTE_MAX(res->cycles_max, t1 - t0);
+		/* the worker answers (untimed): SUBACK, no topic id for a filter */
+		if (settle(1, MQTTSN_SUBACK, (uint16_t)(WILD_PORT + k), &id, 1) < 0 || id != 0)
+			rc = fail(wl->name, "no SUBACK, or a refused one");
+		for (unsigned int j = 0; j < WILD_MATCH && rc == 0; j++) {
+			char name[16];
+			int len = snprintf(name, sizeof(name), "w%u/%u", k, j);
+			const struct topic *node = topic_lookup(dp_topic_table(), name, (size_t)len);
+
+			if (node == NULL || topic_dset(node)->nb_refs != 1)
+				rc = fail(wl->name, "a matching topic's delivery set misses the subscriber");
+		}
+	}
+	topic_table_stats(dp_topic_table(), &st1);
+	after = counters();
+	if (rc == 0 && (st1.wild_filters != st0.wild_filters + WILD_REPS ||
+			st1.wild_subs != st0.wild_subs + WILD_REPS))
+		rc = fail(wl->name, "the table does not count the new wildcard subscriptions");
+	if (rc == 0 && delta(&before, &after, DP_CNT_MQTTSN_TX_SUBACK) != WILD_REPS)
+		rc = fail(wl->name, "mqttsn_tx_suback disagrees");
+	res->msgs = res->step_msgs = WILD_REPS;
+	return rc;
+}
+
+/* What an empty rte_rdtsc() pair costs, per step: included in every figure. */
+static double
+timer_overhead(void)
+{
+	uint64_t sum = 0, t0, t1;
+
+	for (unsigned int i = 0; i < 100000; i++) {
+		t0 = rte_rdtsc();
+		rte_compiler_barrier();
+		t1 = rte_rdtsc();
+		sum += t1 - t0;
+	}
+	return (double)sum / 100000;
+}
+
+/* ---- main ---- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tern-bench-mqttsn [--messages N] [--workload W|all] [--quick] [--json]\n"
+		"  --messages N   per workload: PUBLISH out to subscribers (deliveries; the\n"
+		"                 floor: packets), at least 10 steps (k/M suffixes; default 2M)\n"
+		"  --workload W   one workload, or all (default):");
+	for (unsigned int i = 0; i < NB_WORKLOADS; i++)
+		fprintf(f, "%s%s", i % 4 == 0 ? "\n                   " : " ", workloads[i].name);
+	fprintf(f,
+		"\n  --quick        skip the 1M-topic workloads\n"
+		"  --json         one JSON object per workload on stdout\n"
+		"Exits 1 if any workload's output or accounting is wrong.\n");
+}
+
+static int
+parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		v *= 1000, end++;
+	else if (*end == 'm' || *end == 'M')
+		v *= 1000000, end++;
+	if (*end != '\0' || v == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static bool
+selected(const struct workload *wl, const char *which, bool quick)
+{
+	if (quick && wl->topics >= 1000000)
+		return false;
+	return strcmp(which, "all") == 0 || strcmp(which, wl->name) == 0;
+}
+
+static double
+now_s(void)
+{
+	return (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz();
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "messages", required_argument, NULL, 'm' },
+		{ "workload", required_argument, NULL, 'w' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct fx_opts fo = {
+		.pool_size = POOL_SIZE,
+		.priv_size = RTE_ALIGN(sizeof(struct mq_pubmeta), RTE_MBUF_PRIV_ALIGN),
+		.ring_size = RING_SIZE,
+	};
+	const struct dp_mqttsn_params mp = {
+		.enabled = true,
+		.port = MQ_PORT,
+		.max_clients = 2048,
+		.max_topics = 1001000,
+		.max_subscriptions = 65536,
+		.max_registered_ids = 64,
+		.max_subscriptions_per_client = 32,
+		.max_inflight = 64,           /* a burst of 32 QoS 1 deliveries in flight */
+		.max_sleep_buffer = 16,
+		.max_message_size = 1024,
+		.retry_ms = 10000,
+		.retries = 3,
+		.keepalive_tolerance_pct = 150,
+		.qos_minus_one = true,
+	};
+	uint64_t messages = 2000000, baseline;
+	const char *which = "all";
+	bool json = false, quick = false, any = false;
+	uint32_t sizes[2] = { 1000, 1000000 };
+	char err[256];
+	int c, rc = 0;
+	double hz, timer, t_end;
+	clock_t c_end, c0;
+
+	while ((c = getopt_long(argc, argv, "m:w:qjh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (parse_count(optarg, &messages) < 0) {
+				fprintf(stderr, "tern-bench-mqttsn: bad --messages '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			which = optarg;
+			break;
+		case 'q':
+			quick = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (unsigned int i = 0; i < NB_WORKLOADS; i++)
+		any |= selected(&workloads[i], which, quick);
+	if (!any) {
+		fprintf(stderr, "tern-bench-mqttsn: no workload '%s'%s\n", which,
+			quick ? " (--quick skips the 1M-topic ones)" : "");
+		return 2;
+	}
+
+	if (fx_eal_init_mem("tern-bench-mqttsn", 512) < 0 || fx_setup_opts(&fx, 1, &fo) < 0) {
+		fprintf(stderr, "tern-bench-mqttsn: data plane fixture on net_ring ports failed\n");
+		return 1;
+	}
+	baseline = rte_mempool_in_use_count(dp.pool);
+	/* as dp_setup() does; registers this thread with RCU */
+	if (mqttsn_setup(&mp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tern-bench-mqttsn: %s\n", err);
+		return 1;
+	}
+	dp.mqttsn = true;
+	dp.mqttsn_port = MQ_PORT;
+	hz = (double)rte_get_tsc_hz();
+	timer = timer_overhead();
+	if (setup_protocol() < 0)
+		rc = 1;
+
+	for (unsigned int z = 0; z < 2 && rc == 0; z++) {
+		bool need = false;
+		double t0;
+
+		for (unsigned int i = 0; i < NB_WORKLOADS; i++)
+			need |= workloads[i].topics == sizes[z] &&
+				selected(&workloads[i], which, quick);
+		if (!need && !(z == 0 && selected(&workloads[0], which, quick)))
+			continue;
+		t0 = now_s();
+		c0 = clock();
+		if (populate(sizes[z]) < 0) {
+			rc = fail("set-up", "cannot create the filler topics");
+			break;
+		}
+		fprintf(stderr, "tern-bench-mqttsn: topic table at %u topics (filler created in "
+			"%.2f s, %.2f s CPU)\n", sizes[z], now_s() - t0,
+			(double)(clock() - c0) / CLOCKS_PER_SEC);
+		for (unsigned int i = 0; i < NB_WORKLOADS; i++) {
+			const struct workload *wl = &workloads[i];
+			struct result r;
+			double cpm, cpd, ns;
+			int wrc;
+
+			if (!selected(wl, which, quick) ||
+			    (wl->topics != sizes[z] && !(wl->topics == 0 && z == 0)))
+				continue;
+			if (wl->kind == WL_FLOOR)
+				wrc = run_floor(wl, messages, &r);
+			else if (wl->kind == WL_PUB)
+				wrc = run_pub(wl, messages, &r);
+			else
+				wrc = run_subwild(wl, &r);
+			if (wrc < 0) {
+				rc = 1;
+				continue;
+			}
+			cpm = (double)r.cycles / (double)r.msgs;
+			cpd = r.deliveries ? (double)r.cycles / (double)r.deliveries : 0;
+			ns = cpm / hz * 1e9;
+			if (json)
+				printf("{\"workload\": \"%s\", \"topics\": %u, \"messages\": %" PRIu64
+				       ", \"step_messages\": %" PRIu64 ", \"deliveries\": %" PRIu64
+				       ", \"step_deliveries\": %" PRIu64 ", \"cycles\": %" PRIu64
+				       ", \"cycles_per_message\": %.2f, \"cycles_per_delivery\": %.2f"
+				       ", \"ns_per_message\": %.2f, \"mmsgs\": %.4f, \"mdeliveries\": %.4f"
+				       ", \"cycles_min\": %" PRIu64 ", \"cycles_max\": %" PRIu64
+				       ", \"tsc_hz\": %.0f, \"timer_cycles_per_step\": %.1f}\n",
+				       wl->name, wl->topics ? sizes[z] : 0, r.msgs, r.step_msgs,
+				       r.deliveries, r.step_deliveries, r.cycles, cpm, cpd, ns,
+				       1e3 / ns, cpd > 0 ? hz / cpd / 1e6 : 0.0,
+				       wl->kind == WL_SUBWILD ? r.cycles_min : 0,
+				       wl->kind == WL_SUBWILD ? r.cycles_max : 0, hz, timer);
+			else if (wl->kind == WL_SUBWILD)
+				printf("%-16s %8" PRIu64 " SUBSCRIBEs  %12.0f cycles each (min %" PRIu64
+				       ", max %" PRIu64 ")  %9.1f us\n", wl->name, r.msgs, cpm,
+				       r.cycles_min, r.cycles_max, ns / 1e3);
+			else
+				printf("%-16s %10" PRIu64 " messages  %9.1f cycles/message  %8.1f "
+				       "cycles/delivery  %8.3f M messages/s  %8.3f M deliveries/s\n",
+				       wl->name, r.msgs, cpm, cpd, 1e3 / ns,
+				       cpd > 0 ? hz / cpd / 1e6 : 1e3 / ns);
+			fflush(stdout);
+		}
+	}
+
+	dp_worker_drain(dp.worker[0]);
+	fx_drain(&fx);
+	free_ring(fx.rx);
+	t_end = now_s();
+	c_end = clock();
+	mqttsn_teardown();
+	fprintf(stderr, "tern-bench-mqttsn: mqttsn_teardown() took %.2f s (%.2f s CPU)\n",
+		now_s() - t_end, (double)(clock() - c_end) / CLOCKS_PER_SEC);
+	dp.mqttsn = false;
+	if (rte_mempool_in_use_count(dp.pool) != baseline) {
+		fail("teardown", "mbuf pool not back at its baseline after mqttsn_teardown()");
+		rc = 1;
+	}
+	fx_eal_cleanup();
+	return rc;
+}
