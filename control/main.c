@@ -125,6 +125,8 @@ start(const char *src)
 		return EXIT_FAILURE;
 	}
 	cmd_core_register();
+	cmd_mqttsn_register();
+	cmd_topic_register();
 	ret = ctl_start(base, config->ctl_socket, config->ctl_group, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "ternd: control socket %s: %s\n", config->ctl_socket, err);

@@ -260,6 +260,32 @@ is_object_array(const json_t *v)
 	return true;
 }
 
+/*
+ * Columns a string takes on a terminal: one per UTF-8 character (topic names
+ * and other values need not be ASCII), so tables stay aligned.
+ */
+static size_t
+text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* Print @p s padded with spaces to @p width columns. */
+static void
+print_padded(const char *s, size_t width)
+{
+	size_t w = text_width(s);
+
+	fputs(s, stdout);
+	if (w < width)
+		printf("%*s", (int)(width - w), "");
+}
+
 /* Text of a value shown in one cell or after a key; caller frees. */
 static char *
 cell(const json_t *v)
@@ -345,8 +371,8 @@ render_table(const json_t *rows, int indent)
 		for (j = 0; j < nc; j++) {
 			val = json_object_get(row, json_string_value(json_array_get(cols, j)));
 			cells[i][j] = val ? cell(val) : strdup("");
-			if (strlen(cells[i][j]) > width[j])
-				width[j] = strlen(cells[i][j]);
+			if (text_width(cells[i][j]) > width[j])
+				width[j] = text_width(cells[i][j]);
 		}
 	}
 	printf("%*s", indent, "");
@@ -362,10 +388,12 @@ render_table(const json_t *rows, int indent)
 	for (i = 0; i < nr; i++) {
 		printf("%*s", indent, "");
 		for (j = 0; j < nc; j++) {
-			if (j + 1 < nc)
-				printf("%-*s  ", (int)width[j], cells[i][j]);
-			else
-				printf("%s", cells[i][j]);
+			if (j + 1 < nc) {
+				print_padded(cells[i][j], width[j]);
+				fputs("  ", stdout);
+			} else {
+				fputs(cells[i][j], stdout);
+			}
 			free(cells[i][j]);
 		}
 		putchar('\n');
@@ -385,13 +413,15 @@ render_object(const json_t *o, int indent)
 
 	/* Scalars first, aligned; then one indented section per nested value. */
 	json_object_foreach((json_t *)o, key, val)
-		if ((is_scalar(val) || is_scalar_array(val)) && strlen(key) > w)
-			w = strlen(key);
+		if ((is_scalar(val) || is_scalar_array(val)) && text_width(key) > w)
+			w = text_width(key);
 	json_object_foreach((json_t *)o, key, val) {
 		if (is_scalar(val) || is_scalar_array(val)) {
 			char *c = cell(val);
 
-			printf("%*s%-*s  %s\n", indent, "", (int)w, key, c);
+			printf("%*s", indent, "");
+			print_padded(key, w);
+			printf("  %s\n", c);
 			free(c);
 		}
 	}

@@ -21,6 +21,12 @@ extern int tern_logtype;
 /** Register the core commands (help, status, stats, ...). */
 void cmd_core_register(void);
 
+/** Register the topic commands (topic.list, topic.show, topic.stats). */
+void cmd_topic_register(void);
+
+/** Register the MQTT-SN session commands (mqttsn.clients, mqttsn.client, mqttsn.kick). */
+void cmd_mqttsn_register(void);
+
 /** Register the read-only statistics with DPDK telemetry. @return 0 or -errno. */
 int tern_telemetry_register(void);
 

@@ -55,7 +55,8 @@
 	_(MQTTSN_OPS_FAILED,   "mqttsn_ops_failed",   "requests the worker could not hand to the control plane (refused with congestion)") \
 	_(MQTTSN_SLEEPS,       "mqttsn_sleeps",       "clients that went to sleep (DISCONNECT with a duration)") \
 	_(MQTTSN_WAKES,        "mqttsn_wakes",        "sleeping clients' wake-ups (PINGREQ with their client id)") \
-	_(MQTTSN_SLEEP_DROPPED, "mqttsn_sleep_dropped", "publications for a sleeping client dropped: its buffer (max_sleep_buffer) was full")
+	_(MQTTSN_SLEEP_DROPPED, "mqttsn_sleep_dropped", "publications for a sleeping client dropped: its buffer (max_sleep_buffer) was full") \
+	_(MQTTSN_WILLS,        "mqttsn_wills",        "wills published for lost clients")
 
 #define FOREACH_MQTTSN_TYPE_CNT(_) \
 	FOREACH_MQTTSN_TYPE(_)

@@ -145,6 +145,58 @@ struct topic_table;
  */
 struct topic_table *dp_topic_table(void);
 
+/* ---- the MQTT-SN node's sessions (dataplane/mqttsn_info.c) ---- */
+
+#define DP_MQTTSN_CLIENT_ID_MAX 23     /* MQTT-SN v1.2's client id limit */
+
+/* One client session as a worker reported it. */
+struct dp_mqttsn_client {
+	char client_id[DP_MQTTSN_CLIENT_ID_MAX + 1];   /* NUL-terminated, may be UTF-8 */
+	uint8_t addr[16];              /* IPv4 in the first 4 bytes; network order */
+	bool v6;
+	uint8_t state;                 /* 1: active (the only state reported today) */
+	uint16_t port;                 /* the client's UDP port, host order */
+	uint16_t port_idx;             /* the router port it came in on (dp_port_info) */
+	uint16_t worker;               /* the worker that owns the session */
+	uint32_t session;              /* slot on that worker */
+	uint32_t gen;                  /* slot generation, as in the topic table's refs */
+	uint16_t keepalive;            /* seconds; 0: none */
+	uint16_t nb_subs;              /* subscriptions */
+	uint16_t nb_ids;               /* topic ids assigned */
+	uint16_t inflight;             /* unacknowledged messages to the client */
+	uint16_t qos2_in;              /* QoS 2 PUBLISHes from it awaiting PUBREL */
+	uint16_t rsvd;
+	int64_t expires_in_ms;         /* until the keep-alive expires; -1: never */
+};
+
+/**
+ * Called for each session dp_mqttsn_clients() collects; non-zero stops the
+ * walk (dp_mqttsn_clients() then returns 0).
+ */
+typedef int (*dp_mqttsn_client_fn)(const struct dp_mqttsn_client *c, void *arg);
+
+/**
+ * Ask every worker for its sessions (or only those whose client id is
+ * @p client_id when not NULL) and call @p cb for each, in no particular
+ * order. Waits for the workers' answers, applying the workers' other
+ * requests meanwhile (dp_control_poll()); not atomic across workers.
+ * @return 0; -ENOTSUP when the MQTT-SN node is not running; -ESHUTDOWN when
+ *   the workers are not running; -ETIMEDOUT when a worker did not answer in
+ *   time; -ENOMEM when no request could be allocated. A message in @p err.
+ */
+int dp_mqttsn_clients(const char *client_id, dp_mqttsn_client_fn cb, void *arg,
+		      char *err, size_t errlen);
+
+/**
+ * End every session whose client id is @p client_id, on every worker, as if
+ * it had disconnected: it is sent DISCONNECT, its subscriptions are dropped,
+ * each counts as mqttsn_gone. *@p ended is the number of sessions ended
+ * (0: none had that id).
+ * @return 0 or an error as dp_mqttsn_clients(); on -ETIMEDOUT some sessions
+ *   may have been ended.
+ */
+int dp_mqttsn_kick(const char *client_id, unsigned int *ended, char *err, size_t errlen);
+
 /** Mbufs in use in the packet pool right now (cached ones included). */
 uint64_t dp_mbuf_in_use(void);
 /** Mbufs in use at the baseline: after the ports started, before the workers ran. */

@@ -41,8 +41,14 @@ mqttsn_setup(const struct dp_mqttsn_params *p, char *err, size_t errlen)
 	}
 	mq->p = *p;
 	mq->retry_tsc = rte_get_tsc_hz() / 1000 * p->retry_ms;
-	/* the main lcore writes the topic table: a registered RCU thread */
+	/*
+	 * The main lcore writes the topic table: a registered RCU thread, but
+	 * offline between writer calls (the table brings it online for each),
+	 * or no grace period would ever end: call_rcu would never free and the
+	 * hash table would never resize.
+	 */
 	rcu_register_thread();
+	rcu_thread_offline();
 	mq->topics = topic_table_create(&tp);
 	/* every worker queues requests: multi-producer, the main lcore consumes */
 	mq->ops = rte_ring_create("tern_mq_ops", MQ_RING * 4, (int)rte_socket_id(),
@@ -160,6 +166,14 @@ apply(struct mq_op *op)
 			 topic_set_retained(t, op->node, op->name + op->name_len, op->data_len,
 					    op->data_flags);
 		break;
+	case MQ_OP_WILL:
+		op->node = topic_create(t, op->name, op->name_len);
+		op->rc = op->node == NULL ? -errno : 0;
+		if (op->node != NULL && (op->data_flags & MQTTSN_FLAG_RETAIN))
+			op->rc = topic_set_retained(t, op->node, op->name + op->name_len,
+						    op->data_len,
+						    (uint8_t)mqttsn_flags_qos(op->data_flags));
+		break;
 	}
 }
 
@@ -182,6 +196,7 @@ mqttsn_control_poll(void)
 		}
 		apply(op);
 		if (op->kind == MQ_OP_FORGET || op->kind == MQ_OP_RETAIN ||
+		    (op->kind == MQ_OP_WILL && op->node == NULL) ||
 		    op->worker >= dp.nb_workers ||
 		    rte_ring_enqueue(mq->w[op->worker]->done, op) != 0)
 			/* no answer to give, or nowhere to give it: the client retries */

@@ -33,6 +33,7 @@ cnt_type(unsigned int first, uint8_t type)
 static void deliver_retained(struct dp_worker *w, struct mq_sess *s, struct topic *node,
 			     int qos);
 static void sleep_flush(struct dp_worker *w, struct mq_sess *s);
+static void will_route(struct dp_worker *w, struct mq_op *op);
 
 /* A frame to @p peer carrying @p msg, in a new mbuf; NULL if none or no room. */
 static struct rte_mbuf *
@@ -184,13 +185,18 @@ submit_named(struct dp_worker *w, struct mq_sess *s, uint8_t kind, const struct 
 	return true;
 }
 
+/* TSC cycles a client may stay silent: its keep-alive (or sleep) with the tolerance. */
 static uint64_t
-expiry(uint16_t keepalive)
+silence_tsc(uint16_t seconds)
 {
-	if (keepalive == 0)
-		return 0;
-	return rte_get_tsc_cycles() + rte_get_tsc_hz() * keepalive *
-				      mq->p.keepalive_tolerance_pct / 100;
+	return rte_get_tsc_hz() * seconds * mq->p.keepalive_tolerance_pct / 100;
+}
+
+/* The deadline of a client heard from now; 0 = never. */
+static inline uint64_t
+expiry(const struct mq_sess *s)
+{
+	return s->silence_tsc ? rte_get_tsc_cycles() + s->silence_tsc : 0;
 }
 
 static void
@@ -205,11 +211,6 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 	}
 	if (msg->client_id.len > MQTTSN_CLIENT_ID_SPEC_MAX) {
 		cnt(w, pidx, DP_CNT_MQTTSN_BAD_CLIENT_ID);
-		reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
-		return;
-	}
-	if (msg->flags & MQTTSN_FLAG_WILL) {
-		/* the will handshake is not implemented yet: say so (docs/mqttsn.md) */
 		reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
 		return;
 	}
@@ -229,6 +230,7 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 	if (s->state == MQ_ASLEEP) {
 		/* a sleeping client connecting again is active (spec 6.14) */
 		s->state = MQ_ACTIVE;
+		s->sleep_duration = 0;
 		cnt(w, pidx, DP_CNT_MQTTSN_WAKES);
 	}
 	s->peer = *peer;
@@ -236,7 +238,18 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 	memcpy(s->client_id, msg->client_id.p, msg->client_id.len);
 	s->client_id[s->client_id_len] = '\0';
 	s->keepalive = msg->duration;
-	s->expire = expiry(s->keepalive);
+	s->silence_tsc = silence_tsc(s->keepalive);
+	s->expire = expiry(s);
+	if (msg->flags & MQTTSN_FLAG_WILL) {
+		/* the will handshake first (spec 6.3); CONNACK after WILLMSG */
+		s->will_topic_len = 0;
+		s->will_msg_len = 0;
+		s->connect_stage = MQ_CONNECT_WILLTOPIC;
+		a = (struct mqttsn_msg){ .type = MQTTSN_WILLTOPICREQ };
+		mq_send(w, s, NULL, 0, &a);
+		return;
+	}
+	s->connect_stage = MQ_CONNECT_DONE;
 	mq_send(w, s, NULL, 0, &a);
 	if (s->nb_sleep > 0)
 		sleep_flush(w, s);
@@ -345,6 +358,12 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 	if (op->kind == MQ_OP_SNAPSHOT || op->kind == MQ_OP_KICK) {
 		/* a question from the control plane, not an answer */
 		mq_info_worker(w, op);
+		return;
+	}
+	if (op->kind == MQ_OP_WILL) {
+		/* its session is gone: nobody to answer, only subscribers */
+		will_route(w, op);
+		rte_mempool_put(mq->op_pool, op);
 		return;
 	}
 
@@ -735,11 +754,11 @@ qos2_receive(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *ms
 /* Store (or, empty, delete) a topic's retained message: the table's writer does it. */
 static void
 retain(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const char *name, size_t len,
-       const struct mqttsn_msg *msg, int qos)
+       const uint8_t *data, size_t dlen, int qos)
 {
 	struct mq_op *op;
 
-	if (len + msg->data.len > mq->op_room) {
+	if (len + dlen > mq->op_room) {
 		cnt(w, pidx, DP_CNT_MQTTSN_OPS_FAILED);
 		return;
 	}
@@ -750,10 +769,10 @@ retain(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const char *name, 
 	}
 	op->name_len = (uint16_t)len;
 	memcpy(op->name, name, len);
-	op->data_len = (uint16_t)msg->data.len;
+	op->data_len = (uint16_t)dlen;
 	op->data_flags = (uint8_t)(qos < 0 ? 0 : qos);
-	if (msg->data.len > 0)
-		memcpy(op->name + len, msg->data.p, msg->data.len);
+	if (dlen > 0)
+		memcpy(op->name + len, data, dlen);
 	if (!mq_op_submit(w, op))
 		cnt(w, pidx, DP_CNT_MQTTSN_OPS_FAILED);
 }
@@ -813,7 +832,7 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 		reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, MQTTSN_RC_ACCEPTED, msg->topic_id);
 	if (msg->flags & MQTTSN_FLAG_RETAIN)
 		retain(w, pidx, s, node != NULL ? node->name : shortname,
-		       node != NULL ? node->len : 2, msg, qos);
+		       node != NULL ? node->len : 2, msg->data.p, msg->data.len, qos);
 	if (node == NULL)
 		goto drop;
 	route(w, pidx, node, m, msg->data.p, (uint16_t)(msg->data.p - frame),
@@ -942,6 +961,140 @@ on_pubcomp(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 	mq_out_release(o);
 }
 
+/*
+ * WILLTOPIC during CONNECT, WILLTOPICUPD after it: an empty topic means no
+ * will. @return the return code for CONNACK or WILLTOPICRESP.
+ */
+static uint8_t
+will_topic(struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	size_t len = msg->will_topic.len;
+
+	if (len == 0) {
+		s->will_topic_len = 0;
+		s->will_msg_len = 0;
+		return MQTTSN_RC_ACCEPTED;
+	}
+	if (topic_name_check((const char *)msg->will_topic.p, len) < 0 ||
+	    mqttsn_flags_qos(msg->flags) < 0)
+		return MQTTSN_RC_INVALID_TOPIC_ID;
+	if (len + s->will_msg_len > mq->p.max_message_size)
+		return MQTTSN_RC_CONGESTION;
+	/* the message follows the topic in the buffer: move it */
+	memmove(s->will + len, s->will + s->will_topic_len, s->will_msg_len);
+	memcpy(s->will, msg->will_topic.p, len);
+	s->will_topic_len = (uint16_t)len;
+	s->will_flags = msg->flags & (MQTTSN_FLAG_QOS_MASK | MQTTSN_FLAG_RETAIN);
+	return MQTTSN_RC_ACCEPTED;
+}
+
+static uint8_t
+will_msg(struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	if (s->will_topic_len + msg->will_msg.len > mq->p.max_message_size)
+		return MQTTSN_RC_CONGESTION;
+	if (msg->will_msg.len > 0)
+		memcpy(s->will + s->will_topic_len, msg->will_msg.p, msg->will_msg.len);
+	s->will_msg_len = (uint16_t)msg->will_msg.len;
+	return MQTTSN_RC_ACCEPTED;
+}
+
+static void
+on_will(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	struct mqttsn_msg a = { .return_code = MQTTSN_RC_ACCEPTED };
+	uint8_t rc;
+
+	switch (msg->type) {
+	case MQTTSN_WILLTOPIC:
+		if (s->connect_stage != MQ_CONNECT_WILLTOPIC)
+			break;
+		rc = will_topic(s, msg);
+		if (rc != MQTTSN_RC_ACCEPTED || s->will_topic_len == 0) {
+			/* refused, or no will after all: CONNACK now */
+			s->connect_stage = MQ_CONNECT_DONE;
+			reply_rc(w, s, NULL, 0, MQTTSN_CONNACK, msg, rc, 0);
+			return;
+		}
+		s->connect_stage = MQ_CONNECT_WILLMSG;
+		a.type = MQTTSN_WILLMSGREQ;
+		mq_send(w, s, NULL, 0, &a);
+		return;
+	case MQTTSN_WILLMSG:
+		if (s->connect_stage != MQ_CONNECT_WILLMSG)
+			break;
+		s->connect_stage = MQ_CONNECT_DONE;
+		rc = will_msg(s, msg);
+		if (rc != MQTTSN_RC_ACCEPTED)
+			s->will_topic_len = 0;
+		reply_rc(w, s, NULL, 0, MQTTSN_CONNACK, msg, rc, 0);
+		if (rc == MQTTSN_RC_ACCEPTED && s->nb_sleep > 0)
+			sleep_flush(w, s);
+		return;
+	case MQTTSN_WILLTOPICUPD:
+		if (s->connect_stage != MQ_CONNECT_DONE)
+			break;
+		reply_rc(w, s, NULL, 0, MQTTSN_WILLTOPICRESP, msg, will_topic(s, msg), 0);
+		return;
+	case MQTTSN_WILLMSGUPD:
+		if (s->connect_stage != MQ_CONNECT_DONE)
+			break;
+		reply_rc(w, s, NULL, 0, MQTTSN_WILLMSGRESP, msg, will_msg(s, msg), 0);
+		return;
+	default:
+		break;
+	}
+	cnt(w, s->pidx, DP_CNT_MQTTSN_UNEXPECTED);
+}
+
+/*
+ * A lost client's will goes to the control plane, which creates its topic if
+ * need be and stores it as retained if asked; back on this worker (mq_done)
+ * it is routed as if the client had published it.
+ */
+void
+mq_publish_will(struct dp_worker *w, struct mq_sess *s)
+{
+	struct mq_op *op;
+
+	cnt(w, s->pidx, DP_CNT_MQTTSN_WILLS);
+	op = mq_op_new(MQ_OP_WILL, w, s);
+	if (op == NULL) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED);
+		return;
+	}
+	op->name_len = s->will_topic_len;
+	op->data_len = s->will_msg_len;
+	op->data_flags = s->will_flags;
+	op->msg_id = s->pidx;           /* the port it is counted on */
+	memcpy(op->name, s->will, (size_t)s->will_topic_len + s->will_msg_len);
+	if (!mq_op_submit(w, op))
+		cnt(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED);
+}
+
+/* The will's topic exists now: route it. */
+static void
+will_route(struct dp_worker *w, struct mq_op *op)
+{
+	uint16_t pidx = op->msg_id;
+	struct rte_mbuf *m;
+	char *data;
+
+	if (op->node == NULL)
+		return;
+	m = rte_pktmbuf_alloc(dp.pool);
+	data = m != NULL ? rte_pktmbuf_append(m, op->data_len) : NULL;
+	if (data == NULL) {
+		rte_pktmbuf_free(m);
+		cnt(w, pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+		return;
+	}
+	memcpy(data, op->name + op->name_len, op->data_len);
+	m->port = dp.ports[pidx].port_id;
+	route(w, pidx, op->node, m, (const uint8_t *)data, 0, op->data_len,
+	      mqttsn_flags_qos(op->data_flags), (op->data_flags & MQTTSN_FLAG_RETAIN) != 0);
+}
+
 static void
 key_of(const struct net_peer *peer, uint16_t pidx, struct mq_key *k)
 {
@@ -983,7 +1136,7 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 	if (s != NULL) {
 		/* the return path follows the client's last datagram; so does keep-alive */
 		s->peer = peer;
-		s->expire = expiry(s->state == MQ_ASLEEP ? s->sleep_duration : s->keepalive);
+		s->expire = expiry(s);
 	}
 	switch (msg.type) {
 	case MQTTSN_CONNECT:
@@ -1022,6 +1175,12 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 	case MQTTSN_PUBCOMP:
 		on_pubcomp(w, s, &msg);
 		break;
+	case MQTTSN_WILLTOPIC:
+	case MQTTSN_WILLMSG:
+	case MQTTSN_WILLTOPICUPD:
+	case MQTTSN_WILLMSGUPD:
+		on_will(w, s, &msg);
+		break;
 	case MQTTSN_SUBSCRIBE:
 	case MQTTSN_UNSUBSCRIBE:
 		on_subscribe(w, s, &msg);
@@ -1042,14 +1201,15 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 			/* asleep: publications wait; lost if it does not wake in time */
 			s->state = MQ_ASLEEP;
 			s->sleep_duration = msg.duration;
-			s->expire = expiry(msg.duration);
+			s->silence_tsc = silence_tsc(msg.duration);
+			s->expire = expiry(s);
 			cnt(w, pidx, DP_CNT_MQTTSN_SLEEPS);
 			break;
 		}
 		mq_sess_end(w, s, false);
 		break;
 	default:
-		/* gateway-to-client types, and will messages we never asked for */
+		/* gateway-to-client types */
 		cnt(w, pidx, DP_CNT_MQTTSN_UNEXPECTED);
 		break;
 	}

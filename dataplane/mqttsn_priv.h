@@ -79,6 +79,12 @@ struct mq_out {
 	struct rte_mbuf *pkt;
 };
 
+enum mq_connect_stage {
+	MQ_CONNECT_DONE = 0,
+	MQ_CONNECT_WILLTOPIC,     /* WILLTOPICREQ sent, waiting for WILLTOPIC */
+	MQ_CONNECT_WILLMSG,       /* WILLMSGREQ sent, waiting for WILLMSG */
+};
+
 enum mq_state {
 	MQ_FREE = 0,
 	MQ_ACTIVE,
@@ -91,6 +97,7 @@ struct mq_sess {
 	uint8_t client_id_len;
 	uint16_t keepalive;       /* seconds; 0 = none */
 	uint64_t expire;          /* TSC; 0 = never */
+	uint64_t silence_tsc;     /* keep-alive (or, asleep, sleep duration) with tolerance */
 	uint16_t pidx;
 	uint16_t next_msg_id;
 	uint16_t nb_ids;          /* ids 1..nb_ids are assigned */
@@ -103,6 +110,15 @@ struct mq_sess {
 	struct mq_out *out;       /* [max_inflight] */
 	uint16_t *qos2_in;        /* [max_inflight]: QoS 2 msg ids received, awaiting PUBREL */
 	struct mq_out *sleepq;    /* [max_sleep_buffer]: publications kept while asleep */
+	/*
+	 * The will (spec 6.3): published when the client is lost, not on a
+	 * clean DISCONNECT. will holds the topic then the message.
+	 */
+	uint8_t connect_stage;    /* MQ_CONNECT_*: where the CONNECT handshake is */
+	uint8_t will_flags;       /* QoS and RETAIN of the will */
+	uint16_t will_topic_len;  /* 0: no will */
+	uint16_t will_msg_len;
+	uint8_t *will;            /* [max_message_size] */
 	uint16_t nb_sleep;
 	uint16_t sleep_duration;  /* seconds, while asleep */
 };
@@ -126,6 +142,8 @@ enum mq_op_kind {
 	MQ_OP_UNSUBSCRIBE,    /* answer UNSUBACK */
 	MQ_OP_FORGET,         /* a session ended: drop its subscriptions; no answer */
 	MQ_OP_RETAIN,         /* set (or, empty, delete) a topic's retained message; no answer */
+	MQ_OP_WILL,           /* a lost client's will: create the topic, retain if asked, and
+			       * back to the worker, which routes it */
 	/* control plane -> worker (on the done ring), answered on the ops ring */
 	MQ_OP_SNAPSHOT,       /* copy the worker's sessions out (mqttsn_info.c) */
 	MQ_OP_KICK,           /* end a session (mqttsn_info.c) */
@@ -212,6 +230,7 @@ void mq_send_held(struct dp_worker *w, struct mq_sess *s, struct mq_out *o);
 void mq_set_dup(struct rte_mbuf *pkt, size_t udp_payload_off);
 void mq_done(struct dp_worker *w, struct mq_op *op);
 void mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m);
+void mq_publish_will(struct dp_worker *w, struct mq_sess *s);
 bool mq_op_submit(struct dp_worker *w, struct mq_op *op);
 
 /* mqttsn_info.c: a worker answers the control plane's SNAPSHOT and KICK. */

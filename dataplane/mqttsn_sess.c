@@ -30,6 +30,7 @@ worker_free(struct mq_worker *mw)
 		rte_free(mw->sess[0].out);
 		rte_free(mw->sess[0].qos2_in);
 		rte_free(mw->sess[0].sleepq);
+		rte_free(mw->sess[0].will);
 	}
 	rte_free(mw->sess);
 	rte_free(mw->free);
@@ -49,6 +50,7 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	struct mq_out *out;
 	uint16_t *q2;
 	struct mq_out *sq;
+	uint8_t *wl;
 
 	mw = rte_zmalloc_socket("mq_worker", sizeof(*mw), RTE_CACHE_LINE_SIZE, socket);
 	if (mw == NULL)
@@ -75,21 +77,24 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	out = rte_zmalloc_socket("mq_out", sizeof(*out) * slots * p->max_inflight, 0, socket);
 	q2 = rte_zmalloc_socket("mq_qos2", sizeof(*q2) * slots * p->max_inflight, 0, socket);
 	sq = rte_zmalloc_socket("mq_sleep", sizeof(*sq) * slots * p->max_sleep_buffer, 0, socket);
+	wl = rte_zmalloc_socket("mq_will", (size_t)slots * p->max_message_size, 0, socket);
 	if (mw->by_addr == NULL || mw->deliv == NULL || mw->done == NULL || mw->sess == NULL ||
 	    mw->free == NULL || ids == NULL || ready == NULL || out == NULL || q2 == NULL ||
-	    sq == NULL) {
+	    sq == NULL || wl == NULL) {
 		if (mw->sess != NULL) {
 			mw->sess[0].ids = ids;
 			mw->sess[0].id_ready = ready;
 			mw->sess[0].out = out;
 			mw->sess[0].qos2_in = q2;
 			mw->sess[0].sleepq = sq;
+			mw->sess[0].will = wl;
 		} else {
 			rte_free(ids);
 			rte_free(ready);
 			rte_free(out);
 			rte_free(q2);
 			rte_free(sq);
+			rte_free(wl);
 		}
 		worker_free(mw);
 		goto nomem;
@@ -103,6 +108,7 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 		mw->sess[i].out = out + (size_t)i * p->max_inflight;
 		mw->sess[i].qos2_in = q2 + (size_t)i * p->max_inflight;
 		mw->sess[i].sleepq = sq + (size_t)i * p->max_sleep_buffer;
+		mw->sess[i].will = wl + (size_t)i * p->max_message_size;
 	}
 	return mw;
 nomem:
@@ -167,9 +173,14 @@ mq_sess_new(struct dp_worker *w, const struct mq_key *k)
 	s->nb_subs = 0;
 	s->next_msg_id = 1;
 	s->keepalive = 0;
+	s->silence_tsc = 0;
+	s->sleep_duration = 0;
 	s->expire = 0;
 	memset(s->id_ready, 0, mq->p.max_registered_ids);
 	memset(s->qos2_in, 0, sizeof(*s->qos2_in) * mq->p.max_inflight);
+	s->connect_stage = MQ_CONNECT_DONE;
+	s->will_topic_len = 0;
+	s->will_msg_len = 0;
 	mw->nb_active++;
 	return s;
 }
@@ -241,6 +252,9 @@ mq_sess_end(struct dp_worker *w, struct mq_sess *s, bool lost)
 	struct mq_worker *mw = w->mq;
 	struct mq_op *op;
 
+	/* a lost client's will goes out; a DISCONNECT discards it (spec 6.3) */
+	if (lost && s->will_topic_len > 0)
+		mq_publish_will(w, s);
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
 		if (s->out[i].kind != MQ_OUT_FREE)
 			mq_out_release(&s->out[i]);

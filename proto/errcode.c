@@ -34,6 +34,8 @@ tern_errname(int err)
 	case EPROTO: return "EPROTO";
 	case ENODEV: return "ENODEV";
 	case ERANGE: return "ERANGE";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ESHUTDOWN: return "ESHUTDOWN";
 	default: return "EIO";
 	}
 }

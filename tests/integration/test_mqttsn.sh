@@ -120,6 +120,7 @@ check "fan-out publish accepted" mq -h $ROUTER4 -i pf pub -t fan/out -m many
 got=0
 for i in 1 2 3 4 5 6; do sub_wait f$i; [ "$(cat "$T_DIR/f$i.out")" = "fan/out many" ] && got=$((got + 1)); done
 is "all 6 subscribers got the publication" "$got" 6
+[ "$got" -eq 6 ] || for i in 1 2 3 4 5 6; do echo "# f$i: $(cat "$T_DIR/f$i.out") | $(tr '\n' ' ' <"$T_DIR/f$i.err")"; done
 check "publications crossed workers (mqttsn_forwarded > 0)" test "$(counter mqttsn_forwarded)" -gt 0
 
 # --- short topic names, and QoS -1 (no connection) ---
@@ -213,8 +214,11 @@ wait "$tshark_pid" 2>/dev/null
 from_router="ip.src==$ROUTER4 || ipv6.src==$ROUTER6"
 nmq=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "mqttsn && ($from_router)" 2>/dev/null | wc -l)
 check "tshark decodes ternd's MQTT-SN messages ($nmq)" test "$nmq" -gt 40
-nbad=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "(_ws.malformed || _ws.expert.severity >= 6 || udp.checksum.status == 0) && ($from_router)" -o udp.check_checksum:TRUE 2>/dev/null | wc -l)
+nbad=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "(_ws.malformed || _ws.expert.severity >= 0x600000 || udp.checksum.status == 0) && ($from_router)" -o udp.check_checksum:TRUE 2>/dev/null | wc -l)
 is "no malformed packet or bad checksum from ternd in the capture" "$nbad" 0
+[ "$nbad" -eq 0 ] || tshark -r "$cap" -d udp.port==1883,mqttsn -o udp.check_checksum:TRUE \
+	-Y "(_ws.malformed || _ws.expert.severity >= 0x600000 || udp.checksum.status == 0) && ($from_router)" \
+	-V 2>/dev/null | grep -E "Expert Info|Malformed|Checksum|Message Type|Frame [0-9]|Length" | head -30 | sed 's/^/#   /'
 types=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "$from_router" -T fields -e mqttsn.msg.type 2>/dev/null | sort -u | tr '\n' ' ')
 check "ternd sent CONNACK, REGACK, SUBACK, REGISTER, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP ($types)" \
 	bash -c "for t in 0x05 0x0b 0x13 0x0a 0x0c 0x0d 0x0f 0x10 0x0e; do grep -q \"\$t\" <<<'$types' || exit 1; done"
