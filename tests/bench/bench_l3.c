@@ -43,13 +43,9 @@
 #include <rte_ip.h>
 
 #include "tests/unit/dataplane/frames.h"
+#include "tests/bench/bench_common.h"
 #include "tests/unit/dataplane/ring_fixture.h"
 
-#if defined(__clang__)
-#define BENCH_STEP __attribute__((noinline))
-#else
-#define BENCH_STEP __attribute__((noinline, noipa))
-#endif
 
 #define BURST DP_BURST
 #define INFLIGHT (8 * BURST)          /* frames circulating between generator and step */
@@ -127,27 +123,6 @@ static const struct workload workloads[] = {
 
 /* ---- the measured steps: keep them separate symbols (callgrind toggles on them) ---- */
 
-BENCH_STEP uint16_t bench_step_floor(uint16_t port);
-BENCH_STEP void bench_step_tern(struct dp_worker *w);
-
-BENCH_STEP uint16_t
-bench_step_floor(uint16_t port)
-{
-	struct rte_mbuf *pkts[BURST];
-	uint16_t n, sent, i;
-
-	n = rte_eth_rx_burst(port, 0, pkts, BURST);
-	sent = rte_eth_tx_burst(port, 0, pkts, n);
-	for (i = sent; i < n; i++)
-		rte_pktmbuf_free(pkts[i]);
-	return sent;
-}
-
-BENCH_STEP void
-bench_step_tern(struct dp_worker *w)
-{
-	dp_worker_poll(w);
-}
 
 /* ---- the generator ---- */
 
@@ -201,15 +176,6 @@ static uint64_t
 cnt(unsigned int i)
 {
 	return dp.worker[0]->cnt[0].v[i];
-}
-
-static void
-free_ring(struct rte_ring *r)
-{
-	struct rte_mbuf *m = NULL;
-
-	while (rte_ring_dequeue(r, (void **)&m) == 0)
-		rte_pktmbuf_free(m);
 }
 
 static int
@@ -282,27 +248,12 @@ run(const struct workload *wl, uint64_t packets, struct result *res)
 	}
 
 	/* every circulating frame back to the pool */
-	free_ring(fx.rx);
+	bench_free_ring(fx.rx);
 	dp_worker_drain(w);
 	fx_drain(&fx);
 	if (rc == 0 && rte_mempool_in_use_count(dp.pool) != baseline)
 		rc = fail(wl->name, "mbuf pool not back at its baseline");
 	return rc;
-}
-
-/* What an empty rte_rdtsc() pair costs, per burst: included in every figure. */
-static double
-timer_overhead(void)
-{
-	uint64_t sum = 0, t0, t1;
-
-	for (unsigned int i = 0; i < 100000; i++) {
-		t0 = rte_rdtsc();
-		rte_compiler_barrier();
-		t1 = rte_rdtsc();
-		sum += t1 - t0;
-	}
-	return (double)sum / 100000;
 }
 
 /* ---- main ---- */
@@ -316,26 +267,6 @@ usage(FILE *f)
 		"  --workload W   one workload, or all (default)\n"
 		"  --json         one JSON object per workload on stdout\n"
 		"Exits 1 if any workload's output or accounting is wrong.\n");
-}
-
-static int
-parse_count(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	if (*end == 'k' || *end == 'K')
-		v *= 1000, end++;
-	else if (*end == 'm' || *end == 'M')
-		v *= 1000000, end++;
-	if (*end != '\0' || v == 0)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 int
@@ -357,7 +288,7 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:w:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_count(optarg, &packets) < 0) {
+			if (bench_parse_count(optarg, &packets) < 0) {
 				fprintf(stderr, "tern-bench-l3: bad --packets '%s'\n", optarg);
 				return 2;
 			}
@@ -392,7 +323,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	hz = (double)rte_get_tsc_hz();
-	timer = timer_overhead();
+	timer = bench_timer_overhead();
 
 	for (unsigned int i = 0; i < NB_WORKLOADS; i++) {
 		const struct workload *wl = &workloads[i];

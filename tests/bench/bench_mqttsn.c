@@ -59,13 +59,9 @@
 #include "dataplane/topic_table.h"
 #include "proto/mqttsn.h"
 #include "tests/unit/dataplane/frames.h"
+#include "tests/bench/bench_common.h"
 #include "tests/unit/dataplane/ring_fixture.h"
 
-#if defined(__clang__)
-#define BENCH_STEP __attribute__((noinline))
-#else
-#define BENCH_STEP __attribute__((noinline, noipa))
-#endif
 
 #define BURST DP_BURST
 #define INFLIGHT (8 * BURST)          /* the floor's circulating frames */
@@ -128,28 +124,7 @@ static const struct workload workloads[] = {
 
 /* ---- the measured steps: keep them separate symbols (callgrind toggles on them) ---- */
 
-BENCH_STEP uint16_t bench_step_floor(uint16_t port);
-BENCH_STEP void bench_step_tern(struct dp_worker *w);
 BENCH_STEP void bench_step_ctl(void);
-
-BENCH_STEP uint16_t
-bench_step_floor(uint16_t port)
-{
-	struct rte_mbuf *pkts[BURST];
-	uint16_t n, sent, i;
-
-	n = rte_eth_rx_burst(port, 0, pkts, BURST);
-	sent = rte_eth_tx_burst(port, 0, pkts, n);
-	for (i = sent; i < n; i++)
-		rte_pktmbuf_free(pkts[i]);
-	return sent;
-}
-
-BENCH_STEP void
-bench_step_tern(struct dp_worker *w)
-{
-	dp_worker_poll(w);
-}
 
 BENCH_STEP void
 bench_step_ctl(void)
@@ -393,15 +368,6 @@ floor_load(struct rte_mbuf *m)
 	m->port = dp.ports[0].port_id;
 }
 
-static void
-free_ring(struct rte_ring *r)
-{
-	struct rte_mbuf *m = NULL;
-
-	while (rte_ring_dequeue(r, (void **)&m) == 0)
-		rte_pktmbuf_free(m);
-}
-
 static int
 run_floor(const struct workload *wl, uint64_t packets, struct result *res)
 {
@@ -447,7 +413,7 @@ run_floor(const struct workload *wl, uint64_t packets, struct result *res)
 	}
 	res->msgs = bursts * BURST;
 	res->step_msgs = (warmup + bursts) * BURST;
-	free_ring(fx.rx);
+	bench_free_ring(fx.rx);
 	fx_drain(&fx);
 	after = counters();
 	if (rc == 0 && memcmp(&before, &after, sizeof(before)) != 0)
@@ -650,7 +616,7 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 			if (delta(&before, &after, zero[i]) != 0)
 				rc = fail(wl->name, "a refusal or failure counter moved");
 	}
-	free_ring(fx.rx);
+	bench_free_ring(fx.rx);
 	fx_drain(&fx);
 	if (rc == 0 && rte_mempool_in_use_count(dp.pool) != baseline)
 		rc = fail(wl->name, "mbuf pool not back at its baseline");
@@ -718,21 +684,6 @@ run_subwild(const struct workload *wl, struct result *res)
 	return rc;
 }
 
-/* What an empty rte_rdtsc() pair costs, per step: included in every figure. */
-static double
-timer_overhead(void)
-{
-	uint64_t sum = 0, t0, t1;
-
-	for (unsigned int i = 0; i < 100000; i++) {
-		t0 = rte_rdtsc();
-		rte_compiler_barrier();
-		t1 = rte_rdtsc();
-		sum += t1 - t0;
-	}
-	return (double)sum / 100000;
-}
-
 /* ---- main ---- */
 
 static void
@@ -749,26 +700,6 @@ usage(FILE *f)
 		"\n  --quick        skip the 1M-topic workloads\n"
 		"  --json         one JSON object per workload on stdout\n"
 		"Exits 1 if any workload's output or accounting is wrong.\n");
-}
-
-static int
-parse_count(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	if (*end == 'k' || *end == 'K')
-		v *= 1000, end++;
-	else if (*end == 'm' || *end == 'M')
-		v *= 1000000, end++;
-	if (*end != '\0' || v == 0)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static bool
@@ -829,7 +760,7 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "m:w:qjh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (parse_count(optarg, &messages) < 0) {
+			if (bench_parse_count(optarg, &messages) < 0) {
 				fprintf(stderr, "tern-bench-mqttsn: bad --messages '%s'\n", optarg);
 				return 2;
 			}
@@ -876,7 +807,7 @@ main(int argc, char **argv)
 	dp.mqttsn = true;
 	dp.mqttsn_port = MQ_PORT;
 	hz = (double)rte_get_tsc_hz();
-	timer = timer_overhead();
+	timer = bench_timer_overhead();
 	if (setup_protocol() < 0)
 		rc = 1;
 
@@ -948,7 +879,7 @@ main(int argc, char **argv)
 
 	dp_worker_drain(dp.worker[0]);
 	fx_drain(&fx);
-	free_ring(fx.rx);
+	bench_free_ring(fx.rx);
 	t_end = now_s();
 	c_end = clock();
 	mqttsn_teardown();
