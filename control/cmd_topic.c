@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <urcu-qsbr.h>
+
 #include "control/ctl.h"
 #include "control/ternd.h"
 #include "dataplane/dp.h"
@@ -514,14 +516,72 @@ cmd_topic_stats(const struct ctl_req *req, json_t **result, char *err, size_t er
 	return 0;
 }
 
+static int
+cmd_retained_delete(const struct ctl_req *req, json_t **result, char *err, size_t errlen)
+{
+	struct topic_table *t = cmd_topic_table(err, errlen);
+	struct topic *node;
+	const char *name;
+	int rc;
+
+	if (t == NULL)
+		return -ENOTSUP;
+	rc = ctl_arg_str(req, "name", 0, &name, err, errlen);
+	if (rc == -ENOENT) {
+		snprintf(err, errlen, "missing the topic NAME (retained.delete NAME)");
+		return -EINVAL;
+	}
+	if (rc < 0)
+		return rc;
+	node = topic_lookup(t, name, strlen(name));
+	if (node == NULL || topic_retained_get(node) == NULL) {
+		snprintf(err, errlen, "no retained message on topic \"%.64s\"", name);
+		return -ENOENT;
+	}
+	/* the main lcore is the table's writer: as an empty retained PUBLISH does */
+	rc = topic_set_retained(t, node, NULL, 0, 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot delete the retained message: %s", strerror(-rc));
+		return rc;
+	}
+	*result = json_pack("{s:s, s:b}", "topic", node->name, "deleted", 1);
+	return 0;
+}
+
+/*
+ * The handlers read the table (lookups walk the hash table, which its
+ * resize worker may be replacing): the main lcore, offline between writes,
+ * is online while it reads.
+ */
+#define CMD_TOPIC_ONLINE(fn) \
+static int \
+fn##_online(const struct ctl_req *req, json_t **result, char *err, size_t errlen) \
+{ \
+	/* no table, no RCU registration: the handler answers ENOTSUP */ \
+	bool rcu = dp_topic_table() != NULL; \
+	int rc; \
+	if (rcu) \
+		rcu_thread_online(); \
+	rc = fn(req, result, err, errlen); \
+	if (rcu) \
+		rcu_thread_offline(); \
+	return rc; \
+}
+CMD_TOPIC_ONLINE(cmd_topic_list)
+CMD_TOPIC_ONLINE(cmd_topic_show)
+CMD_TOPIC_ONLINE(cmd_topic_stats)
+CMD_TOPIC_ONLINE(cmd_retained_delete)
+
 static const struct ctl_cmd cmd_topic_cmds[] = {
-	{ "topic.list", cmd_topic_list, CTL_ACCESS_READ, "[FILTER] [--limit=N]",
+	{ "topic.list", cmd_topic_list_online, CTL_ACCESS_READ, "[FILTER] [--limit=N]",
 	  "topics sorted by name, all or those matching an MQTT filter (+, #); "
 	  "at most N rows (1000)" },
-	{ "topic.show", cmd_topic_show, CTL_ACCESS_READ, "NAME [--limit=N]",
+	{ "topic.show", cmd_topic_show_online, CTL_ACCESS_READ, "NAME [--limit=N]",
 	  "one topic: its subscribers per worker, the filters behind them, its retained message" },
-	{ "topic.stats", cmd_topic_stats, CTL_ACCESS_READ, "",
+	{ "topic.stats", cmd_topic_stats_online, CTL_ACCESS_READ, "",
 	  "topic table counts: topics, subscriptions, wildcard filters, retained messages" },
+	{ "retained.delete", cmd_retained_delete_online, CTL_ACCESS_ADMIN, "NAME",
+	  "delete a topic's retained message (as an empty retained PUBLISH does)" },
 };
 
 void

@@ -207,11 +207,23 @@ out=$(ctl topic.stats)
 check "topic.stats human: aligned key/value lines" bash -c "
 	grep -q '^topics  *7$' <<<'$out' && grep -q '^wild_filters  *1$' <<<'$out'"
 
+# --- retained.delete (admin) ---
+r=$(ctl --json retained.delete room/2/hum)
+is "retained.delete removes a retained message" "$(j '(r["topic"], r["deleted"])' "$r")" "('room/2/hum', True)"
+is "topic.show: no retained message any more" \
+	"$(j 'r["retained"]' "$(ctl --json topic.show room/2/hum)")" "None"
+is "topic.stats: one retained message less" "$(j 'r["retained"]' "$(ctl --json topic.stats)")" 3
+r=$(ctl --json retained.delete room/2/hum; echo "exit=$?")
+is "retained.delete again: ENOENT, exit 1" \
+	"$(j 'e["code"]' "$(head -1 <<<"$r")") $(tail -1 <<<"$r")" "ENOENT exit=1"
+mq -h "$ROUTER4" -i late sub -t room/2/hum --wait 1 >"$T_DIR/late.out" 2>/dev/null
+is "a new subscriber gets no retained message after the delete" "$(cat "$T_DIR/late.out")" ""
+
 # --- help ---
 out=$(ctl --json help)
-is "help lists the three topic commands as read" \
-	"$(j 'sorted((c["name"], c["access"]) for c in r if c["name"].startswith("topic."))' "$out")" \
-	"[('topic.list', 'read'), ('topic.show', 'read'), ('topic.stats', 'read')]"
+is "help lists the topic commands as read, retained.delete as admin" \
+	"$(j 'sorted((c["name"], c["access"]) for c in r if c["name"].startswith(("topic.", "retained.")))' "$out")" \
+	"[('retained.delete', 'admin'), ('topic.list', 'read'), ('topic.show', 'read'), ('topic.stats', 'read')]"
 
 # --- subscribers leave: their refs go, the topics stay ---
 kill -TERM "$pid_sw" "$pid_se"
