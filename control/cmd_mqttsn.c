@@ -151,6 +151,25 @@ cmd_mq_id_json(const char *id)
 }
 
 /* A row of mqttsn.clients. */
+static const char *
+cmd_mq_state(uint8_t state)
+{
+	switch (state) {
+	case DP_MQTTSN_ACTIVE:
+		return "active";
+	case DP_MQTTSN_ASLEEP:
+		return "asleep";
+	case DP_MQTTSN_AWAKE:
+		return "awake";
+	case DP_MQTTSN_DISCONNECTED:
+		return "disconnected";
+	case DP_MQTTSN_LOST:
+		return "lost";
+	default:
+		return "unknown";
+	}
+}
+
 static json_t *
 cmd_mq_row(const struct dp_mqttsn_client *c)
 {
@@ -159,7 +178,14 @@ cmd_mq_row(const struct dp_mqttsn_client *c)
 	json_object_set_new(o, "client_id", cmd_mq_id_json(c->client_id));
 	json_object_set_new(o, "address", cmd_mq_addr(c));
 	json_object_set_new(o, "port", json_integer(c->port));
-	json_object_set_new(o, "state", json_string("active"));
+	json_object_set_new(o, "state", json_string(cmd_mq_state(c->state)));
+	if (c->wnid_len > 0) {
+		char hex[2 * sizeof(c->wnid) + 1];
+
+		for (unsigned int i = 0; i < c->wnid_len && i < sizeof(c->wnid); i++)
+			snprintf(hex + 2 * i, 3, "%02x", c->wnid[i]);
+		json_object_set_new(o, "node_id", json_string(hex));
+	}
 	json_object_set_new(o, "worker", json_integer(c->worker));
 	json_object_set_new(o, "keepalive", json_integer(c->keepalive));
 	json_object_set_new(o, "expires_in", cmd_mq_expires(c));

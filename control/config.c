@@ -24,6 +24,8 @@
 #include <jansson.h>
 
 #include "control/config_priv.h"
+#include "proto/acl.h"
+#include "proto/topic.h"
 
 #define CFG_MAX_SIZE       (1u << 20)  /* a config file is a few KiB; refuse anything absurd */
 #define CFG_ARG_MAX        1023        /* one EAL argument */
@@ -279,6 +281,67 @@ cfg_check_ports(struct cfg_ctx *c)
 	return 0;
 }
 
+/* mqttsn.predefined: valid names, each id and each name once. */
+static int
+cfg_check_predef(struct cfg_ctx *c)
+{
+	const struct tern_config *cfg = c->cfg;
+
+	for (unsigned int i = 0; i < cfg->nb_predef; i++) {
+		const struct tern_predef *p = &cfg->predef[i];
+		char kpath[64];
+
+		snprintf(kpath, sizeof(kpath), "mqttsn.predefined[%u].topic", i);
+		if (topic_name_check(p->topic, strlen(p->topic)) < 0)
+			return cfg_fail(c, kpath, "%s is not a topic name (UTF-8, no '+' or '#')",
+					CFG_Q(p->topic));
+		for (unsigned int j = 0; j < i; j++) {
+			if (strcmp(p->topic, cfg->predef[j].topic) == 0)
+				return cfg_fail(c, kpath, "topic %s already has predefined id %u "
+						"(mqttsn.predefined[%u])", CFG_Q(p->topic),
+						cfg->predef[j].id, j);
+			if (p->id == cfg->predef[j].id) {
+				snprintf(kpath, sizeof(kpath), "mqttsn.predefined[%u].id", i);
+				return cfg_fail(c, kpath, "id %u is already mqttsn.predefined[%u]'s",
+						p->id, j);
+			}
+		}
+	}
+	return 0;
+}
+
+/* mqttsn.access: each rule as the data plane will build it (proto/acl.h). */
+static int
+cfg_check_access(struct cfg_ctx *c)
+{
+	const struct tern_config *cfg = c->cfg;
+
+	for (unsigned int i = 0; i < cfg->nb_access; i++) {
+		const struct tern_access *a = &cfg->access[i];
+		struct acl_rule_spec spec = { .client = a->client, .topic = a->topic,
+					      .ops = a->ops, .allow = a->allow };
+		char msg[256], kpath[64];
+		const char *m = msg;
+		struct acl *acl;
+
+		acl = acl_build(&spec, 1, msg, sizeof(msg));
+		if (acl != NULL) {
+			acl_free(acl);
+			continue;
+		}
+		if (errno == ENOMEM)
+			return cfg_fail(c, "mqttsn.access", "out of memory");
+		/* acl_build names "rule 0": the key path says which */
+		if (strncmp(m, "rule 0: ", 8) == 0)
+			m += 8;
+		snprintf(kpath, sizeof(kpath), "mqttsn.access[%u].%s", i,
+			 strstr(m, "client") != NULL && strstr(m, "topic") == NULL ? "client" :
+										     "topic");
+		return cfg_fail(c, kpath, "%s", m);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Public interface */
 
@@ -295,6 +358,14 @@ tern_config_free(struct tern_config *cfg)
 	free(cfg->ctl_socket);
 	free(cfg->ctl_group);
 	free(cfg->log_level);
+	for (unsigned int i = 0; cfg->predef != NULL && i < cfg->nb_predef; i++)
+		free(cfg->predef[i].topic);
+	free(cfg->predef);
+	for (unsigned int i = 0; cfg->access != NULL && i < cfg->nb_access; i++) {
+		free(cfg->access[i].client);
+		free(cfg->access[i].topic);
+	}
+	free(cfg->access);
 	free(cfg);
 }
 
@@ -330,7 +401,8 @@ tern_config_parse(const char *yaml, size_t len, const char *name, char *err, siz
 		goto fail;
 	}
 	/* an empty document loads as NULL: every key is then missing */
-	if (cfg_convert_map(&c, "", raw, "") < 0 || cfg_check_ports(&c) < 0)
+	if (cfg_convert_map(&c, "", raw, "") < 0 || cfg_check_ports(&c) < 0 ||
+	    cfg_check_predef(&c) < 0 || cfg_check_access(&c) < 0)
 		goto fail;
 	if (cfg_dup(&c.cfg->source, name != NULL ? name : "<string>") < 0) {
 		cfg_fail_at(&c, NULL, 0, "out of memory");
@@ -419,7 +491,7 @@ cfg_json_map(const struct tern_config *cfg, const char *tpath, unsigned int idx)
 			break;
 		case CFG_LIST:
 			v = json_array();
-			for (unsigned int j = 0; v != NULL && j < cfg->nb_ports; j++)
+			for (unsigned int j = 0; v != NULL && j < k->count(cfg); j++)
 				json_array_append_new(v, cfg_json_map(cfg, k->path, j));
 			break;
 		case CFG_STRLIST:
@@ -439,4 +511,44 @@ json_t *
 tern_config_to_json(const struct tern_config *cfg)
 {
 	return cfg != NULL ? cfg_json_map(cfg, "", 0) : NULL;
+}
+
+static void
+cfg_diff(json_t *a, json_t *b, const char *path, const char *const *skip, json_t *out)
+{
+	const char *key;
+	json_t *va;
+
+	for (unsigned int i = 0; skip != NULL && skip[i] != NULL; i++)
+		if (strcmp(skip[i], path) == 0)
+			return;
+	if (json_is_object(a) && json_is_object(b)) {
+		json_object_foreach(a, key, va) {
+			char sub[CFG_PATH_LEN];
+
+			snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", key);
+			cfg_diff(va, json_object_get(b, key), sub, skip, out);
+		}
+		return;
+	}
+	if (!json_equal(a, b))
+		json_array_append_new(out, json_string(path));
+}
+
+json_t *
+tern_config_diff(const struct tern_config *a, const struct tern_config *b,
+		 const char *const *skip)
+{
+	json_t *ja = tern_config_to_json(a), *jb = tern_config_to_json(b);
+	json_t *out = json_array();
+
+	if (ja == NULL || jb == NULL || out == NULL) {
+		json_decref(out);
+		out = NULL;
+	} else {
+		cfg_diff(ja, jb, "", skip, out);
+	}
+	json_decref(ja);
+	json_decref(jb);
+	return out;
 }

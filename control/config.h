@@ -17,6 +17,20 @@
 
 #include "dataplane/dp.h"
 
+/* mqttsn.predefined[]: a topic id every client knows without REGISTER. */
+struct tern_predef {
+	uint16_t id;
+	char *topic;
+};
+
+/* mqttsn.access[]: a topic access rule (proto/acl.h). */
+struct tern_access {
+	char *client;                  /* fnmatch(3) pattern of client ids */
+	char *topic;                   /* topic filter; a level "%c" is the client id */
+	uint8_t ops;                   /* ACL_PUBLISH | ACL_SUBSCRIBE */
+	bool allow;
+};
+
 struct tern_config {
 	char *source;                  /* file path, or "<built-in>" */
 	char **eal_argv;               /* argv for the EAL; eal_argv[0] = "ternd" */
@@ -32,6 +46,10 @@ struct tern_config {
 	 * "rejected: congestion" and counted. Ranges: docs/configuration.md.
 	 */
 	struct dp_mqttsn_params mqttsn;
+	struct tern_predef *predef;    /* mqttsn.predefined, nb_predef entries */
+	unsigned int nb_predef;
+	struct tern_access *access;    /* mqttsn.access, in order */
+	unsigned int nb_access;
 };
 
 /* The configuration ternd runs without -c, and that scripts/demo uses. */
@@ -52,6 +70,15 @@ void tern_config_free(struct tern_config *cfg);
 
 /** The effective configuration (defaults applied) as JSON; caller owns it. */
 json_t *tern_config_to_json(const struct tern_config *cfg);
+
+/**
+ * The keys whose values differ between @p a and @p b, as a JSON array of
+ * paths ("ports", "mqttsn.max_clients"); keys listed in @p skip (a
+ * NULL-terminated list of paths) and their children are not compared. A list
+ * that differs is named as a whole. NULL on ENOMEM.
+ */
+json_t *tern_config_diff(const struct tern_config *a, const struct tern_config *b,
+			 const char *const *skip);
 
 /** Print the schema table as the Markdown of docs/configuration.md. */
 void tern_config_schema_markdown(FILE *out);

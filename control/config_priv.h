@@ -27,8 +27,8 @@
 #include "control/config.h"
 
 #define CFG_MAX_DEPTH      16          /* the schema is 3 deep; deeper is a mistake */
-#define CFG_MAX_CHILDREN   16          /* keys per mapping in the table */
-#define CFG_MAX_KEYS       64          /* rows in the table (checked at build time) */
+#define CFG_MAX_CHILDREN   32          /* keys per mapping in the table */
+#define CFG_MAX_KEYS       96          /* rows in the table (checked at build time) */
 #define CFG_PATH_LEN       1024
 #define CFG_KEY_SHOWN      64          /* longer keys are cut in paths and messages */
 #define CFG_DIM(a)         (sizeof(a) / sizeof((a)[0]))
@@ -83,6 +83,7 @@ struct cfg_key {
 	const char *const *allowed;    /* enum values, NULL-terminated */
 	int (*store)(struct cfg_ctx *c, const union cfg_val *v);
 	json_t *(*show)(const struct tern_config *cfg, unsigned int idx);
+	unsigned int (*count)(const struct tern_config *cfg);   /* CFG_LIST: its entries */
 	const char *doc;
 };
 
@@ -110,6 +111,8 @@ extern const struct cfg_type cfg_t_ifname;
 extern const struct cfg_type cfg_t_path;
 extern const struct cfg_type cfg_t_group;
 extern const struct cfg_type cfg_t_enum;
+extern const struct cfg_type cfg_t_text;
+extern const struct cfg_type cfg_t_advaddr;
 
 /* @s quoted, escaped and cut short for a message, in @buf; returns @buf. */
 const char *cfg_quote(const char *s, char *buf, size_t len);

@@ -67,6 +67,12 @@ cfg_store_ports(struct cfg_ctx *c, const union cfg_val *v)
 	return 0;
 }
 
+static unsigned int
+cfg_count_ports(const struct tern_config *cfg)
+{
+	return cfg->nb_ports;
+}
+
 #define CFG_PORT(c) (&(c)->cfg->ports[(c)->idx])
 
 static int
@@ -269,7 +275,149 @@ CFG_MQTTSN_UINT(max_message_size)
 CFG_MQTTSN_UINT(retry_ms)
 CFG_MQTTSN_UINT(retries)
 CFG_MQTTSN_UINT(keepalive_tolerance_pct)
+CFG_MQTTSN_UINT(session_expiry)
 CFG_MQTTSN_BOOL(qos_minus_one)
+CFG_MQTTSN_UINT(gateway_id)
+CFG_MQTTSN_UINT(advertise_interval)
+
+static int
+cfg_store_adv_addr(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct dp_mqttsn_params *m = &c->cfg->mqttsn;
+
+	m->advertise = true;
+	m->advertise_v6 = v->ip.prefix == 128;
+	memcpy(m->advertise_addr, v->ip.addr, sizeof(m->advertise_addr));
+	return 0;
+}
+
+static json_t *
+cfg_show_adv_addr(const struct tern_config *cfg, unsigned int idx)
+{
+	const struct dp_mqttsn_params *m = &cfg->mqttsn;
+	char buf[INET6_ADDRSTRLEN];
+
+	(void)idx;
+	if (!m->advertise ||
+	    inet_ntop(m->advertise_v6 ? AF_INET6 : AF_INET, m->advertise_addr, buf,
+		      sizeof(buf)) == NULL)
+		return json_null();
+	return json_string(buf);
+}
+
+/* mqttsn.predefined[] */
+static int
+cfg_store_predef(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->nb_predef = v->list.n;
+	if (v->list.n == 0)
+		return 0;
+	c->cfg->predef = calloc(v->list.n, sizeof(*c->cfg->predef));
+	return c->cfg->predef != NULL ? 0 : -ENOMEM;
+}
+
+static unsigned int
+cfg_count_predef(const struct tern_config *cfg)
+{
+	return cfg->nb_predef;
+}
+
+static int
+cfg_store_predef_id(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->predef[c->idx].id = (uint16_t)v->u;
+	return 0;
+}
+
+static json_t *
+cfg_show_predef_id(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_integer(cfg->predef[idx].id);
+}
+
+static int
+cfg_store_predef_topic(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->predef[c->idx].topic, v->s);
+}
+
+static json_t *
+cfg_show_predef_topic(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg->predef[idx].topic);
+}
+
+/* mqttsn.access[] */
+static const char *const cfg_access_actions[] = { "publish", "subscribe", "both", NULL };
+static const char *const cfg_access_permissions[] = { "allow", "deny", NULL };
+
+static int
+cfg_store_access(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->nb_access = v->list.n;
+	if (v->list.n == 0)
+		return 0;
+	c->cfg->access = calloc(v->list.n, sizeof(*c->cfg->access));
+	return c->cfg->access != NULL ? 0 : -ENOMEM;
+}
+
+static unsigned int
+cfg_count_access(const struct tern_config *cfg)
+{
+	return cfg->nb_access;
+}
+
+static int
+cfg_store_access_client(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->access[c->idx].client, v->s);
+}
+
+static json_t *
+cfg_show_access_client(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg->access[idx].client);
+}
+
+static int
+cfg_store_access_topic(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->access[c->idx].topic, v->s);
+}
+
+static json_t *
+cfg_show_access_topic(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg->access[idx].topic);
+}
+
+static int
+cfg_store_access_action(struct cfg_ctx *c, const union cfg_val *v)
+{
+	/* ACL_PUBLISH = 1, ACL_SUBSCRIBE = 2 (proto/acl.h) */
+	c->cfg->access[c->idx].ops = strcmp(v->s, "publish") == 0 ? 1 :
+				     strcmp(v->s, "subscribe") == 0 ? 2 : 3;
+	return 0;
+}
+
+static json_t *
+cfg_show_access_action(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg_access_actions[cfg->access[idx].ops - 1]);
+}
+
+static int
+cfg_store_access_perm(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->access[c->idx].allow = strcmp(v->s, "allow") == 0;
+	return 0;
+}
+
+static json_t *
+cfg_show_access_perm(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg->access[idx].allow ? "allow" : "deny");
+}
 
 /* A leaf of mqttsn: its row's path, store and show from the field's name. */
 #define CFG_MQTTSN(field, type)                                                     \
@@ -299,7 +447,7 @@ const struct cfg_key cfg_keys[] = {
 	  .doc = "EAL arguments, as on a DPDK application's command line; ternd adds argv[0]. "
 		 "Cores (`-l`), memory (`-m`, `--no-huge`), `--file-prefix`, `-a`, `--vdev`." },
 	{ "ports", CFG_LIST, .flags = CFG_F_REQUIRED, .min = 1, .max = DP_MAX_PORTS,
-	  .store = cfg_store_ports,
+	  .store = cfg_store_ports, .count = cfg_count_ports,
 	  .doc = "The ports ternd serves, one mapping each." },
 	{ "ports[].name", CFG_LEAF, &cfg_t_name, CFG_F_REQUIRED, .min = 1, .max = DP_NAME_LEN - 1,
 	  .store = cfg_store_port_name, .show = cfg_show_port_name,
@@ -392,9 +540,56 @@ const struct cfg_key cfg_keys[] = {
 	  .min = 100, .max = CFG_FIT(keepalive_tolerance_pct, 1000),
 	  .doc = "A client that sends nothing for this percentage of its keep-alive period "
 		 "is lost (the specification: 1.5 times, 150)." },
+	{ CFG_MQTTSN(session_expiry, &cfg_t_uint), .def = "3600",
+	  .min = 0, .max = CFG_FIT(session_expiry, 604800),
+	  .doc = "Seconds the session of a client that connected without CleanSession is kept "
+		 "after it disconnects or is lost (subscriptions, topic ids, publications up to "
+		 "max_sleep_buffer), for it to CONNECT again, from any address; 0: ended at once." },
 	{ CFG_MQTTSN(qos_minus_one, &cfg_t_bool), .def = "true",
 	  .doc = "Accept QoS -1 publications (PUBLISH without a connection, predefined or "
 		 "short topic ids only)." },
+	{ CFG_MQTTSN(gateway_id, &cfg_t_uint), .def = "1",
+	  .min = 0, .max = CFG_FIT(gateway_id, 255),
+	  .doc = "The gateway id in ADVERTISE and GWINFO." },
+	{ "mqttsn.advertise_address", CFG_LEAF, &cfg_t_advaddr, .def_doc = "none: no ADVERTISE",
+	  .store = cfg_store_adv_addr, .show = cfg_show_adv_addr,
+	  .doc = "Send ADVERTISE to this address every advertise_interval seconds, from each "
+		 "port with an address of its family (`255.255.255.255`, `ff02::1`)." },
+	{ CFG_MQTTSN(advertise_interval, &cfg_t_uint), .def = "900",
+	  .min = 1, .max = CFG_FIT(advertise_interval, 65535),
+	  .doc = "Seconds between two ADVERTISEs (the specification's T_ADV: 15 minutes or "
+		 "more); also their Duration field." },
+	{ "mqttsn.predefined", CFG_LIST, .min = 0, .max = 4096,
+	  .store = cfg_store_predef, .count = cfg_count_predef,
+	  .doc = "Predefined topic ids: known to every client without REGISTER. "
+		 "Reloadable (`ternctl config.reload`), and `ternctl predefined.add/remove`." },
+	{ "mqttsn.predefined[].id", CFG_LEAF, &cfg_t_uint, CFG_F_REQUIRED, .min = 1, .max = 65534,
+	  .store = cfg_store_predef_id, .show = cfg_show_predef_id,
+	  .doc = "The topic id; unique." },
+	{ "mqttsn.predefined[].topic", CFG_LEAF, &cfg_t_text, CFG_F_REQUIRED, .min = 1,
+	  .max = 1024,
+	  .store = cfg_store_predef_topic, .show = cfg_show_predef_topic,
+	  .doc = "The topic name (no wildcards); unique." },
+	{ "mqttsn.access", CFG_LIST, .min = 0, .max = 1024,
+	  .store = cfg_store_access, .count = cfg_count_access,
+	  .doc = "Topic access rules, tried in order: the first that applies decides; when "
+		 "there are rules and none applies, the request is denied. No rules: everything "
+		 "is allowed. Reloadable (`ternctl config.reload`). See docs/mqttsn.md." },
+	{ "mqttsn.access[].client", CFG_LEAF, &cfg_t_text, .def = "*", .min = 1, .max = 64,
+	  .store = cfg_store_access_client, .show = cfg_show_access_client,
+	  .doc = "Client ids the rule is for: a shell pattern (`*`, `?`, `[...]`)." },
+	{ "mqttsn.access[].topic", CFG_LEAF, &cfg_t_text, CFG_F_REQUIRED, .min = 1, .max = 1024,
+	  .store = cfg_store_access_topic, .show = cfg_show_access_topic,
+	  .doc = "Topic filter the rule covers; a level that is exactly `%c` stands for the "
+		 "client id." },
+	{ "mqttsn.access[].action", CFG_LEAF, &cfg_t_enum, .def = "both",
+	  .allowed = cfg_access_actions,
+	  .store = cfg_store_access_action, .show = cfg_show_access_action,
+	  .doc = "What the rule governs." },
+	{ "mqttsn.access[].permission", CFG_LEAF, &cfg_t_enum, CFG_F_REQUIRED,
+	  .allowed = cfg_access_permissions,
+	  .store = cfg_store_access_perm, .show = cfg_show_access_perm,
+	  .doc = "`allow` or `deny`." },
 };
 
 const size_t cfg_nb_keys = CFG_DIM(cfg_keys);

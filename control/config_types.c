@@ -182,6 +182,46 @@ cfg_parse_ipv4(const struct cfg_key *k, const char *s, union cfg_val *v, char *m
 	return 0;
 }
 
+/*
+ * Where ADVERTISE goes: an IPv4 broadcast (255.255.255.255 or a subnet's
+ * directed broadcast) or multicast address, or an IPv6 multicast address.
+ */
+static int
+cfg_parse_advaddr(const struct cfg_key *k, const char *s, union cfg_val *v, char *msg,
+		  size_t len)
+{
+	const uint8_t *a = v->ip.addr;
+
+	(void)k;
+	memset(v->ip.addr, 0, sizeof(v->ip.addr));
+	if (inet_pton(AF_INET, s, v->ip.addr) == 1) {
+		v->ip.prefix = 32;
+		if ((a[0] | a[1] | a[2] | a[3]) == 0 || a[0] == 127) {
+			snprintf(msg, len, "%s is not a broadcast or multicast address", CFG_Q(s));
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, v->ip.addr) == 1) {
+		v->ip.prefix = 128;
+		if (a[0] != 0xff) {
+			snprintf(msg, len, "%s is not an IPv6 multicast address (ff00::/8)",
+				 CFG_Q(s));
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(msg, len, "%s is not an IPv4 or IPv6 address", CFG_Q(s));
+	return -EINVAL;
+}
+
+static void
+cfg_range_advaddr(const struct cfg_key *k, char *buf, size_t len)
+{
+	(void)k;
+	snprintf(buf, len, "IPv4 broadcast or multicast, IPv6 multicast");
+}
+
 static void
 cfg_range_ipv4(const struct cfg_key *k, char *buf, size_t len)
 {
@@ -406,3 +446,5 @@ const struct cfg_type cfg_t_ifname = { "interface name", cfg_parse_ifname,
 const struct cfg_type cfg_t_path = { "path", cfg_parse_path, cfg_range_path };
 const struct cfg_type cfg_t_group = { "group name", cfg_parse_group, cfg_range_group };
 const struct cfg_type cfg_t_enum = { "enum", cfg_parse_enum, cfg_range_enum };
+const struct cfg_type cfg_t_text = { "string", cfg_parse_text, cfg_range_len };
+const struct cfg_type cfg_t_advaddr = { "IP address", cfg_parse_advaddr, cfg_range_advaddr };

@@ -36,6 +36,13 @@ ternd_config(void)
 }
 
 void
+ternd_config_replace(struct tern_config *cfg)
+{
+	tern_config_free(config);
+	config = cfg;
+}
+
+void
 ternd_request_shutdown(const char *why)
 {
 	/* a short delay lets the reply that asked for it reach its client */
@@ -124,7 +131,13 @@ start(const char *src)
 		fprintf(stderr, "ternd: cannot create the event loop\n");
 		return EXIT_FAILURE;
 	}
+	ret = ternd_apply_reloadable(config, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "ternd: config %s: mqttsn: %s\n", src, err);
+		return EXIT_CONFIG;
+	}
 	cmd_core_register();
+	cmd_conf_register();
 	cmd_mqttsn_register();
 	cmd_topic_register();
 	ret = ctl_start(base, config->ctl_socket, config->ctl_group, err, sizeof(err));

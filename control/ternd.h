@@ -9,6 +9,21 @@
 /** The running configuration snapshot. */
 const struct tern_config *ternd_config(void);
 
+/** Make @p cfg the running configuration (it takes ownership; the old one is freed). */
+void ternd_config_replace(struct tern_config *cfg);
+
+/** Keys config.reload may change (NULL-terminated); the others need a restart. */
+extern const char *const tern_config_reloadable[];
+
+/**
+ * Hand the reloadable part of @p cfg (predefined topic ids, access rules) to
+ * the data plane. @return 0, or -errno with a message in @p err.
+ */
+int ternd_apply_reloadable(const struct tern_config *cfg, char *err, size_t errlen);
+
+/** Register config.reload and the predefined.* commands. */
+void cmd_conf_register(void);
+
 /** Ask the event loop to stop after the current request is answered. */
 void ternd_request_shutdown(const char *why);
 

@@ -37,7 +37,7 @@
  */
 #define FOREACH_MQTTSN_CNT(_) \
 	_(MQTTSN_SESSIONS,     "mqttsn_sessions",     "MQTT-SN sessions created (CONNECT from a new client address)") \
-	_(MQTTSN_GONE,         "mqttsn_gone",         "MQTT-SN sessions ended by DISCONNECT") \
+	_(MQTTSN_GONE,         "mqttsn_gone",         "MQTT-SN clients that sent DISCONNECT, and sessions ended by a clean CONNECT or mqttsn.kick") \
 	_(MQTTSN_LOST,         "mqttsn_lost",         "MQTT-SN clients lost: keep-alive expired or retransmissions exhausted") \
 	_(MQTTSN_NO_SESSION,   "mqttsn_no_session",   "MQTT-SN messages from an address with no session (dropped)") \
 	_(MQTTSN_BAD_PROTO,    "mqttsn_bad_proto",    "CONNECT with a protocol id other than 0x01 (dropped)") \
@@ -56,7 +56,15 @@
 	_(MQTTSN_SLEEPS,       "mqttsn_sleeps",       "clients that went to sleep (DISCONNECT with a duration)") \
 	_(MQTTSN_WAKES,        "mqttsn_wakes",        "sleeping clients' wake-ups (PINGREQ with their client id)") \
 	_(MQTTSN_SLEEP_DROPPED, "mqttsn_sleep_dropped", "publications for a sleeping client dropped: its buffer (max_sleep_buffer) was full") \
-	_(MQTTSN_WILLS,        "mqttsn_wills",        "wills published for lost clients")
+	_(MQTTSN_WILLS,        "mqttsn_wills",        "wills published for lost clients") \
+	_(MQTTSN_KEPT,         "mqttsn_kept",         "sessions kept (CleanSession false) for a client that disconnected or was lost") \
+	_(MQTTSN_EXPIRED,      "mqttsn_expired",      "kept sessions removed: their client did not come back within session_expiry") \
+	_(MQTTSN_DENIED,       "mqttsn_denied",       "PUBLISH, SUBSCRIBE and will topics the access rules refused ('rejected: not supported')") \
+	_(MQTTSN_TAKEOVERS,    "mqttsn_takeovers",    "sessions taken over by a CONNECT with the same client id from another address") \
+	_(MQTTSN_TAKEN,        "mqttsn_taken",        "sessions ended because their client id connected from another address") \
+	_(MQTTSN_ENCAP_RX,     "mqttsn_encap_rx",     "messages received from forwarders (encapsulated, spec 5.5)") \
+	_(MQTTSN_ENCAP_TX,     "mqttsn_encap_tx",     "messages sent to clients through their forwarder") \
+	_(MQTTSN_ENCAP_BAD,    "mqttsn_encap_bad",    "encapsulated messages dropped: wireless node id longer than 16 bytes")
 
 #define FOREACH_MQTTSN_TYPE_CNT(_) \
 	FOREACH_MQTTSN_TYPE(_)

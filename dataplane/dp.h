@@ -53,7 +53,13 @@ struct dp_mqttsn_params {
 	uint32_t retry_ms;             /* Tretry */
 	uint8_t retries;               /* Nretry */
 	uint16_t keepalive_tolerance_pct;
+	uint32_t session_expiry;       /* s a CleanSession-false session outlives its client; 0 none */
 	bool qos_minus_one;
+	uint8_t gateway_id;            /* in ADVERTISE and GWINFO */
+	uint16_t advertise_interval;   /* seconds between two ADVERTISEs */
+	bool advertise;                /* send ADVERTISE to advertise_addr */
+	bool advertise_v6;
+	uint8_t advertise_addr[16];    /* network order; IPv4 in the first 4 bytes */
 };
 
 /* A port's state for `status`, `port.list` and telemetry. */
@@ -154,7 +160,7 @@ struct dp_mqttsn_client {
 	char client_id[DP_MQTTSN_CLIENT_ID_MAX + 1];   /* NUL-terminated, may be UTF-8 */
 	uint8_t addr[16];              /* IPv4 in the first 4 bytes; network order */
 	bool v6;
-	uint8_t state;                 /* 1: active (the only state reported today) */
+	uint8_t state;                 /* enum dp_mqttsn_state */
 	uint16_t port;                 /* the client's UDP port, host order */
 	uint16_t port_idx;             /* the router port it came in on (dp_port_info) */
 	uint16_t worker;               /* the worker that owns the session */
@@ -167,6 +173,17 @@ struct dp_mqttsn_client {
 	uint16_t qos2_in;              /* QoS 2 PUBLISHes from it awaiting PUBREL */
 	uint16_t rsvd;
 	int64_t expires_in_ms;         /* until the keep-alive expires; -1: never */
+	uint8_t wnid_len;              /* behind a forwarder: its wireless node id */
+	uint8_t wnid[16];
+};
+
+/* A session's state (MQTT-SN v1.2 section 6.14's client states). */
+enum dp_mqttsn_state {
+	DP_MQTTSN_ACTIVE = 1,
+	DP_MQTTSN_ASLEEP = 2,
+	DP_MQTTSN_AWAKE = 3,           /* woke up (PINGREQ): getting what it missed */
+	DP_MQTTSN_DISCONNECTED = 4,    /* DISCONNECT, CleanSession false: session kept */
+	DP_MQTTSN_LOST = 5,            /* lost, CleanSession false: session kept */
 };
 
 /**
@@ -196,6 +213,52 @@ int dp_mqttsn_clients(const char *client_id, dp_mqttsn_client_fn cb, void *arg,
  *   may have been ended.
  */
 int dp_mqttsn_kick(const char *client_id, unsigned int *ended, char *err, size_t errlen);
+
+/* ---- the MQTT-SN node's predefined topic ids (dataplane/mqttsn_conf.c) ---- */
+
+#define DP_MQTTSN_PREDEF_MAX 4096
+
+struct dp_mqttsn_predef {
+	uint16_t id;                   /* 1..0xfffe */
+	const char *topic;             /* a topic name, NUL-terminated */
+};
+
+/**
+ * Replace the predefined topic ids with @p v[0..n): ids and names unique,
+ * names valid (their topics are created). Workers see the new table at
+ * once; publications already routed keep the id they went out with.
+ * @return 0; -ENOTSUP (the node is not running), -EINVAL, -EEXIST (an id or a
+ *   name twice), -ENOSPC (too many, or the topic table is full), -ENOMEM;
+ *   a message in @p err. On error the table is unchanged.
+ */
+int dp_mqttsn_predefined_set(const struct dp_mqttsn_predef *v, unsigned int n, char *err,
+			     size_t errlen);
+/** Add one: as dp_mqttsn_predefined_set() with the current table and @p id. */
+int dp_mqttsn_predefined_add(uint16_t id, const char *topic, char *err, size_t errlen);
+/** Remove @p id; -ENOENT if it is not predefined. */
+int dp_mqttsn_predefined_remove(uint16_t id, char *err, size_t errlen);
+
+typedef int (*dp_mqttsn_predef_fn)(uint16_t id, const char *topic, void *arg);
+/** Call @p cb for each predefined id, in id order; @return 0, -ENOTSUP, or cb's non-zero. */
+int dp_mqttsn_predefined_list(dp_mqttsn_predef_fn cb, void *arg);
+
+/* ---- the MQTT-SN node's topic access rules (dataplane/mqttsn_conf.c, proto/acl.h) ---- */
+
+struct dp_mqttsn_access {
+	const char *client;            /* fnmatch(3) pattern of client ids */
+	const char *topic;             /* topic filter; a level "%c" is the client id */
+	uint8_t ops;                   /* 1 publish, 2 subscribe, 3 both */
+	bool allow;
+};
+
+/**
+ * Replace the access rules with @p v[0..n) (n == 0: everything allowed).
+ * New PUBLISHes and SUBSCRIBEs are checked against them at once;
+ * subscriptions made earlier stay.
+ * @return 0; -ENOTSUP, -EINVAL (a bad rule), -ENOMEM; a message in @p err.
+ */
+int dp_mqttsn_access_set(const struct dp_mqttsn_access *v, unsigned int n, char *err,
+			 size_t errlen);
 
 /** Mbufs in use in the packet pool right now (cached ones included). */
 uint64_t dp_mbuf_in_use(void);

@@ -11,6 +11,8 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mempool.h>
@@ -21,10 +23,35 @@
 #include "dataplane/mqttsn_priv.h"
 #include "proto/topic.h"
 
+/*
+ * The ops ring (MQ_RING * 4 slots, 4095 usable) holds every op of the pool
+ * at once, so a worker's enqueue on it never fails for room: a TAKE's
+ * answer (TAKEN) relies on that.
+ */
 #define OP_POOL 4095
 #define CTL_BURST 64
 
+_Static_assert(OP_POOL <= MQ_RING * 4 - 1, "the ops ring must hold the whole op pool");
+
 struct mq_global *mq;
+
+/*
+ * The control plane's map of client ids to sessions (MQ_OP_CLAIM), main
+ * lcore only. The key is the id, zero-padded; the value packs the session:
+ * bit 0 a takeover under way, bits 1-7 worker, 8-31 slot, 32-63 generation.
+ */
+struct mq_cid {
+	char id[DP_MQTTSN_CLIENT_ID_MAX + 1];
+} __rte_aligned(8);
+
+static struct rte_hash *cid_map;
+
+/* Answers that found their worker's done ring full: sent again each poll. */
+static struct {
+	struct mq_op *op;
+	uint16_t core;
+} backlog[OP_POOL];
+static unsigned int nb_backlog;
 
 int
 mqttsn_setup(const struct dp_mqttsn_params *p, char *err, size_t errlen)
@@ -58,7 +85,20 @@ mqttsn_setup(const struct dp_mqttsn_params *p, char *err, size_t errlen)
 	mq->op_pool = rte_mempool_create("tern_mq_ops", OP_POOL,
 					 sizeof(struct mq_op) + mq->op_room, 64, 0,
 					 NULL, NULL, NULL, NULL, (int)rte_socket_id(), 0);
-	if (mq->topics == NULL || mq->ops == NULL || mq->op_pool == NULL) {
+	{
+		struct rte_hash_parameters hp = {
+			.name = "tern_mq_cids",
+			.entries = RTE_MAX(p->max_clients + p->max_clients / 4, 64u),
+			.key_len = sizeof(struct mq_cid),
+			.hash_func = rte_hash_crc,
+			.socket_id = (int)rte_socket_id(),
+			.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+		};
+
+		cid_map = rte_hash_create(&hp);
+	}
+	nb_backlog = 0;
+	if (mq->topics == NULL || mq->ops == NULL || mq->op_pool == NULL || cid_map == NULL) {
 		snprintf(err, errlen, "mqttsn: cannot create the topic table or its rings: %s",
 			 rte_strerror(rte_errno));
 		return -ENOMEM;
@@ -74,8 +114,14 @@ mqttsn_teardown(void)
 	if (mq == NULL)
 		return;
 	mq_sess_teardown();
+	mq_conf_teardown();
 	while (mq->ops != NULL && rte_ring_dequeue(mq->ops, &op) == 0)
-		rte_mempool_put(mq->op_pool, op);
+		mq_op_put(op);
+	for (unsigned int i = 0; i < nb_backlog; i++)
+		mq_op_put(backlog[i].op);
+	nb_backlog = 0;
+	rte_hash_free(cid_map);
+	cid_map = NULL;
 	/* waits for the call_rcu work it queued */
 	topic_table_free(mq->topics);
 	rte_ring_free(mq->ops);
@@ -83,6 +129,17 @@ mqttsn_teardown(void)
 	rcu_unregister_thread();
 	rte_free(mq);
 	mq = NULL;
+}
+
+void
+mq_op_put(struct mq_op *op)
+{
+	if ((op->kind == MQ_OP_TAKEN || op->kind == MQ_OP_CLAIM) && op->nb_carry > 0) {
+		for (uint16_t i = 0; i < op->nb_carry; i++)
+			rte_pktmbuf_free(mq_op_carry(op)[i].pkt);
+		op->nb_carry = 0;
+	}
+	rte_mempool_put(mq->op_pool, op);
 }
 
 struct topic_table *
@@ -129,6 +186,121 @@ find_retained(struct mq_op *op)
 }
 
 static void
+cid_key(const struct mq_op *op, struct mq_cid *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->id, op->name, RTE_MIN(op->name_len, (uint16_t)DP_MQTTSN_CLIENT_ID_MAX));
+}
+
+static inline uintptr_t
+cid_val(uint16_t worker, uint32_t session, uint32_t gen, bool pending)
+{
+	return (uintptr_t)((uint64_t)gen << 32 | (uint64_t)(session & 0xffffff) << 8 |
+			   (uint64_t)(worker & 0x7f) << 1 | pending);
+}
+
+/* Hand @p op to worker @p core's done ring, or keep it for the next poll. */
+static void
+answer(struct mq_op *op, uint16_t core)
+{
+	if (core >= dp.nb_workers) {
+		mq_op_put(op);
+		return;
+	}
+	if (nb_backlog == 0 && rte_ring_enqueue(mq->w[core]->done, op) == 0)
+		return;
+	/* every op fits: the backlog is as large as the pool */
+	backlog[nb_backlog].op = op;
+	backlog[nb_backlog].core = core;
+	nb_backlog++;
+}
+
+static void
+backlog_flush(void)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < nb_backlog; i++)
+		if (rte_ring_enqueue(mq->w[backlog[i].core]->done, backlog[i].op) != 0)
+			backlog[k++] = backlog[i];
+	nb_backlog = k;
+}
+
+/* A CONNECT's client id: ours at once, or after its session is taken over. */
+static void
+claim(struct mq_op *op)
+{
+	uintptr_t me = cid_val(op->worker, op->session, op->gen, false), v;
+	struct mq_cid k;
+	void *data;
+
+	cid_key(op, &k);
+	op->rc = 0;
+	op->taken = 0;
+	if (rte_hash_lookup_data(cid_map, &k, &data) < 0 || (uintptr_t)data == me) {
+		if (rte_hash_add_key_data(cid_map, &k, (void *)me) < 0)
+			op->rc = -ENOSPC;
+		answer(op, op->worker);
+		return;
+	}
+	v = (uintptr_t)data;
+	if (v & 1) {
+		/* a takeover of this id is under way: the client tries again */
+		op->rc = -EBUSY;
+		answer(op, op->worker);
+		return;
+	}
+	op->old_worker = (uint16_t)(v >> 1 & 0x7f);
+	op->old_session = (uint32_t)(v >> 8 & 0xffffff);
+	op->old_gen = (uint32_t)(v >> 32);
+	rte_hash_add_key_data(cid_map, &k, (void *)cid_val(op->worker, op->session, op->gen,
+							   true));
+	op->kind = MQ_OP_TAKE;
+	answer(op, op->old_worker);
+}
+
+/* The old session is gone: its subscriptions go to the new one, or (clean) away. */
+static void
+taken(struct mq_op *op)
+{
+	struct topic_sub_ref to = { .core = op->worker, .session = op->session, .gen = op->gen };
+	struct mq_cid k;
+	int r;
+
+	if (op->clean) {
+		topic_unsubscribe_all(mq->topics, op->old_worker, op->old_session, op->old_gen);
+		r = 0;
+	} else {
+		r = topic_move_session(mq->topics, op->old_worker, op->old_session, op->old_gen,
+				       &to);
+		if (r < 0)
+			r = 0;   /* out of memory: the client subscribes again */
+	}
+	cid_key(op, &k);
+	rte_hash_add_key_data(cid_map, &k, (void *)cid_val(op->worker, op->session, op->gen,
+							   false));
+	op->rc = r;
+	op->kind = MQ_OP_CLAIM;
+	answer(op, op->worker);
+}
+
+/* A session ended: forget its client id, unless another session has it now. */
+static void
+forget_cid(struct mq_op *op)
+{
+	struct mq_cid k;
+	void *data;
+
+	if (op->name_len == 0)
+		return;
+	cid_key(op, &k);
+	if (rte_hash_lookup_data(cid_map, &k, &data) >= 0 &&
+	    ((uintptr_t)data & ~(uintptr_t)1) ==
+	    cid_val(op->worker, op->session, op->gen, false))
+		rte_hash_del_key(cid_map, &k);
+}
+
+static void
 apply(struct mq_op *op)
 {
 	struct topic_sub_ref ref = {
@@ -159,6 +331,7 @@ apply(struct mq_op *op)
 		break;
 	case MQ_OP_FORGET:
 		op->rc = topic_unsubscribe_all(t, op->worker, op->session, op->gen);
+		forget_cid(op);
 		break;
 	case MQ_OP_RETAIN:
 		op->node = topic_create(t, op->name, op->name_len);
@@ -185,6 +358,8 @@ mqttsn_control_poll(void)
 
 	if (mq == NULL)
 		return;
+	if (nb_backlog > 0)
+		backlog_flush();
 	n = rte_ring_dequeue_burst(mq->ops, ops, CTL_BURST, NULL);
 	for (unsigned int i = 0; i < n; i++) {
 		struct mq_op *op = ops[i];
@@ -192,6 +367,14 @@ mqttsn_control_poll(void)
 		if (op->kind == MQ_OP_SNAPSHOT || op->kind == MQ_OP_KICK) {
 			/* a worker's answer to the control plane's question */
 			mq_info_answer(op);
+			continue;
+		}
+		if (op->kind == MQ_OP_CLAIM) {
+			claim(op);
+			continue;
+		}
+		if (op->kind == MQ_OP_TAKEN) {
+			taken(op);
 			continue;
 		}
 		apply(op);
@@ -234,6 +417,7 @@ mqttsn_poll(struct dp_worker *w)
 		rte_pktmbuf_free(objs[i]);
 	}
 	mq_sess_scan(w);
+	mq_adv_poll(w);
 	for (uint16_t c = 0; c < dp.nb_workers; c++)
 		if (mw->fwd[c].n)
 			mqttsn_flush_fwd(w, c);
@@ -253,7 +437,7 @@ mqttsn_drain(struct dp_worker *w)
 	while (rte_ring_dequeue(mw->deliv, &obj) == 0)
 		rte_pktmbuf_free(obj);
 	while (rte_ring_dequeue(mw->done, &obj) == 0)
-		rte_mempool_put(mq->op_pool, obj);
+		mq_op_put(obj);
 	for (uint32_t s = 0; s < mw->nb_slots; s++) {
 		struct mq_sess *ss = &mw->sess[s];
 

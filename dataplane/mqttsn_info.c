@@ -94,7 +94,12 @@ info_fill(struct dp_mqttsn_client *c, const struct mq_sess *s, uint16_t worker,
 	c->client_id[s->client_id_len] = '\0';
 	memcpy(c->addr, s->peer.addr, sizeof(c->addr));
 	c->v6 = s->peer.v6;
-	c->state = s->state;
+	c->state = s->state == MQ_ASLEEP ? DP_MQTTSN_ASLEEP :
+		   s->state == MQ_AWAKE ? DP_MQTTSN_AWAKE :
+		   s->state == MQ_DISCONNECTED ? DP_MQTTSN_DISCONNECTED :
+		   s->state == MQ_LOST ? DP_MQTTSN_LOST : DP_MQTTSN_ACTIVE;
+	c->wnid_len = s->key.wnid_len;
+	memcpy(c->wnid, s->key.wnid, sizeof(c->wnid));
 	c->port = s->peer.port;
 	c->port_idx = s->pidx;
 	c->worker = worker;
@@ -142,7 +147,7 @@ mq_info_worker(struct dp_worker *w, struct mq_op *op)
 		for (; cur < end && n < max; cur++) {
 			const struct mq_sess *s = &mw->sess[cur];
 
-			if (s->state == MQ_ACTIVE && info_match(s, id, id_len))
+			if (s->state != MQ_FREE && info_match(s, id, id_len))
 				info_fill(&recs[n++], s, op->worker, cur, now, hz);
 		}
 		op->nb_retained = (uint16_t)n;
@@ -155,11 +160,11 @@ mq_info_worker(struct dp_worker *w, struct mq_op *op)
 		for (; cur < end; cur++) {
 			struct mq_sess *s = &mw->sess[cur];
 
-			if (s->state != MQ_ACTIVE || id_len == 0 || !info_match(s, id, id_len))
+			if (s->state == MQ_FREE || id_len == 0 || !info_match(s, id, id_len))
 				continue;
 			/* a gateway-initiated DISCONNECT tells the client (spec 6.14) */
 			mq_send(w, s, NULL, 0, &bye);
-			mq_sess_end(w, s, false);
+			mq_sess_end(w, s, MQ_END_GONE);
 			op->rc++;
 		}
 	}

@@ -35,17 +35,31 @@ static void deliver_retained(struct dp_worker *w, struct mq_sess *s, struct topi
 static void sleep_flush(struct dp_worker *w, struct mq_sess *s);
 static void will_route(struct dp_worker *w, struct mq_op *op);
 
-/* A frame to @p peer carrying @p msg, in a new mbuf; NULL if none or no room. */
+/*
+ * A frame to @p peer carrying @p msg, in a new mbuf; NULL if none or no room.
+ * @p k is the client's key (a session's, or the sender's of the datagram
+ * being answered): through a forwarder, the message goes wrapped for it.
+ */
 static struct rte_mbuf *
-mk_frame(uint16_t pidx, const struct net_peer *peer, const struct mqttsn_msg *msg)
+mk_frame(struct dp_worker *w, const struct mq_key *k, uint16_t pidx, const struct net_peer *peer,
+	 const struct mqttsn_msg *msg)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
 	size_t hl = net_udp_header_len(peer);
+	struct mqttsn_msg wrapped;
 	uint8_t *buf;
 	int len;
 
 	if (m == NULL)
 		return NULL;
+	if (k != NULL && k->wnid_len > 0) {
+		wrapped = *msg;
+		wrapped.encap.present = true;
+		wrapped.encap.ctrl = 0;
+		wrapped.encap.node_id = (struct mqttsn_view){ k->wnid, k->wnid_len };
+		msg = &wrapped;
+		cnt(w, pidx, DP_CNT_MQTTSN_ENCAP_TX);
+	}
 	buf = rte_pktmbuf_mtod(m, uint8_t *);
 	len = mqttsn_encode(buf + hl, rte_pktmbuf_tailroom(m) - hl, msg);
 	if (len < 0 ||
@@ -69,7 +83,7 @@ mq_send(struct dp_worker *w, struct mq_sess *s, const struct net_peer *peer, uin
 		peer = &s->peer;
 		pidx = s->pidx;
 	}
-	m = mk_frame(pidx, peer, msg);
+	m = mk_frame(w, s != NULL ? &s->key : w->mq->rx_key, pidx, peer, msg);
 	if (m == NULL) {
 		cnt(w, pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
 		return;
@@ -176,6 +190,8 @@ submit_named(struct dp_worker *w, struct mq_sess *s, uint8_t kind, const struct 
 	op->qos = qos;
 	op->wild = wild;
 	op->short_topic = (req->flags & MQTTSN_FLAG_TOPIC_MASK) == MQTTSN_TOPIC_SHORT;
+	if ((req->flags & MQTTSN_FLAG_TOPIC_MASK) == MQTTSN_TOPIC_PREDEFINED)
+		op->predef = req->topic_id;
 	op->name_len = (uint16_t)len;
 	memcpy(op->name, name, len);
 	if (!mq_op_submit(w, op)) {
@@ -199,48 +215,13 @@ expiry(const struct mq_sess *s)
 	return s->silence_tsc ? rte_get_tsc_cycles() + s->silence_tsc : 0;
 }
 
+/* The CONNECT goes on once the client id is ours: the will handshake, or CONNACK. */
 static void
-on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
-	   const struct mq_key *key, struct mq_sess *s, const struct mqttsn_msg *msg)
+connect_proceed(struct dp_worker *w, struct mq_sess *s)
 {
 	struct mqttsn_msg a = { .type = MQTTSN_CONNACK, .return_code = MQTTSN_RC_ACCEPTED };
 
-	if (msg->protocol_id != MQTTSN_PROTOCOL_ID) {
-		cnt(w, pidx, DP_CNT_MQTTSN_BAD_PROTO);
-		return;
-	}
-	if (msg->client_id.len > MQTTSN_CLIENT_ID_SPEC_MAX) {
-		cnt(w, pidx, DP_CNT_MQTTSN_BAD_CLIENT_ID);
-		reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
-		return;
-	}
-	if (s != NULL && (msg->flags & MQTTSN_FLAG_CLEAN)) {
-		mq_sess_end(w, s, false);
-		s = NULL;
-	}
-	if (s == NULL) {
-		s = mq_sess_new(w, key);
-		if (s == NULL) {
-			reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_CONGESTION, 0);
-			return;
-		}
-		s->pidx = pidx;
-		cnt(w, pidx, DP_CNT_MQTTSN_SESSIONS);
-	}
-	if (s->state == MQ_ASLEEP) {
-		/* a sleeping client connecting again is active (spec 6.14) */
-		s->state = MQ_ACTIVE;
-		s->sleep_duration = 0;
-		cnt(w, pidx, DP_CNT_MQTTSN_WAKES);
-	}
-	s->peer = *peer;
-	s->client_id_len = (uint8_t)msg->client_id.len;
-	memcpy(s->client_id, msg->client_id.p, msg->client_id.len);
-	s->client_id[s->client_id_len] = '\0';
-	s->keepalive = msg->duration;
-	s->silence_tsc = silence_tsc(s->keepalive);
-	s->expire = expiry(s);
-	if (msg->flags & MQTTSN_FLAG_WILL) {
+	if (s->connect_will) {
 		/* the will handshake first (spec 6.3); CONNACK after WILLMSG */
 		s->will_topic_len = 0;
 		s->will_msg_len = 0;
@@ -253,6 +234,226 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 	mq_send(w, s, NULL, 0, &a);
 	if (s->nb_sleep > 0)
 		sleep_flush(w, s);
+}
+
+/* Ask the control plane for our client id (mqttsn_priv.h, MQ_OP_CLAIM). */
+static bool
+claim(struct dp_worker *w, struct mq_sess *s, bool clean)
+{
+	struct mq_op *op = mq_op_new(MQ_OP_CLAIM, w, s);
+
+	if (op == NULL) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED);
+		return false;
+	}
+	op->clean = clean;
+	op->name_len = s->client_id_len;
+	memcpy(op->name, s->client_id, s->client_id_len);
+	if (!mq_op_submit(w, op)) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED);
+		return false;
+	}
+	return true;
+}
+
+static void
+on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
+	   const struct mq_key *key, struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	bool clean = (msg->flags & MQTTSN_FLAG_CLEAN) != 0;
+
+	if (msg->protocol_id != MQTTSN_PROTOCOL_ID) {
+		cnt(w, pidx, DP_CNT_MQTTSN_BAD_PROTO);
+		return;
+	}
+	if (msg->client_id.len > MQTTSN_CLIENT_ID_SPEC_MAX) {
+		cnt(w, pidx, DP_CNT_MQTTSN_BAD_CLIENT_ID);
+		reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
+		return;
+	}
+	/* a clean session, or another client id from this address: a new session */
+	if (s != NULL && (clean || s->client_id_len != msg->client_id.len ||
+			  memcmp(s->client_id, msg->client_id.p, msg->client_id.len) != 0)) {
+		mq_sess_end(w, s, MQ_END_GONE);
+		s = NULL;
+	}
+	if (s == NULL) {
+		s = mq_sess_new(w, key);
+		if (s == NULL) {
+			reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_CONGESTION, 0);
+			return;
+		}
+		s->pidx = pidx;
+		cnt(w, pidx, DP_CNT_MQTTSN_SESSIONS);
+	}
+	if (s->state != MQ_ACTIVE) {
+		/* a sleeping or gone client connecting again is active (spec 6.14) */
+		if (s->state == MQ_ASLEEP || s->state == MQ_AWAKE)
+			cnt(w, pidx, DP_CNT_MQTTSN_WAKES);
+		s->state = MQ_ACTIVE;
+		s->sleep_duration = 0;
+	}
+	s->clean = clean;
+	s->peer = *peer;
+	s->client_id_len = (uint8_t)msg->client_id.len;
+	memcpy(s->client_id, msg->client_id.p, msg->client_id.len);
+	s->client_id[s->client_id_len] = '\0';
+	s->keepalive = msg->duration;
+	s->silence_tsc = silence_tsc(s->keepalive);
+	s->expire = expiry(s);
+	s->connect_will = (msg->flags & MQTTSN_FLAG_WILL) != 0;
+	if (s->connect_stage == MQ_CONNECT_CLAIM && !s->claimed)
+		return;   /* a CONNECT again: the answer to the first is on its way */
+	if (!s->claimed && s->client_id_len > 0) {
+		/* is the client id another session's? CONNACK when we know */
+		if (!claim(w, s, clean)) {
+			s->connect_stage = MQ_CONNECT_DONE;
+			reply_rc(w, s, NULL, 0, MQTTSN_CONNACK, msg, MQTTSN_RC_CONGESTION, 0);
+			return;
+		}
+		s->connect_stage = MQ_CONNECT_CLAIM;
+		return;
+	}
+	connect_proceed(w, s);
+}
+
+/*
+ * A buffered PUBLISH built for the address of a taken-over session: the same
+ * message (its MQTT-SN bytes from @p off on) with headers for @p s.
+ */
+static bool
+readdress(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *pkt, uint16_t off)
+{
+	size_t hl = net_udp_header_len(&s->peer), eh = mq_encap_len(&s->key), len = 0;
+	uint32_t sum = 0;
+	uint8_t *buf;
+
+	if (rte_pktmbuf_adj(pkt, off) == NULL)
+		return false;
+	for (struct rte_mbuf *seg = pkt; seg != NULL; seg = seg->next) {
+		sum = net_cksum_combine(sum, net_cksum_add(0, rte_pktmbuf_mtod(seg, uint8_t *),
+							   seg->data_len), len);
+		len += seg->data_len;
+	}
+	buf = (uint8_t *)rte_pktmbuf_prepend(pkt, (uint16_t)(hl + eh));
+	if (buf == NULL)
+		return false;
+	if (eh > 0) {
+		if (mqttsn_encode_encap_header(buf + hl, eh, 0, s->key.wnid, s->key.wnid_len) < 0)
+			return false;
+		sum = net_cksum_combine(net_cksum_add(0, buf + hl, eh), sum, eh);
+		len += eh;
+		cnt(w, s->pidx, DP_CNT_MQTTSN_ENCAP_TX);
+	}
+	return net_udp_header(buf, hl, &dp.ports[s->pidx].nif, &s->peer, mq->p.port, len,
+			      sum) >= 0;
+}
+
+/*
+ * The control plane asks us to give up a session whose client id connected
+ * elsewhere: unless that CONNECT is clean, its topic ids go along (the
+ * client still uses them); the subscriptions the control plane moves
+ * itself. The old address hears DISCONNECT (a client really there learns
+ * that another took its id).
+ */
+static void
+take(struct dp_worker *w, struct mq_op *op)
+{
+	struct mq_sess *s = &w->mq->sess[op->old_session];
+	uintptr_t end = (uintptr_t)op->name + mq->op_room;
+	uintptr_t *nodes = mq_op_nodes(op);
+	uint16_t room = (uint16_t)((end - (uintptr_t)nodes) / sizeof(*nodes));
+	struct mqttsn_msg a = { .type = MQTTSN_DISCONNECT };
+
+	op->taken = 0;
+	op->nb_ids = 0;
+	op->nb_carry = 0;
+	if (s->state != MQ_FREE && s->gen == op->old_gen && s->client_id_len == op->name_len &&
+	    memcmp(s->client_id, op->name, op->name_len) == 0) {
+		for (uint16_t i = 0; !op->clean && i < s->nb_ids && i < room; i++)
+			nodes[op->nb_ids++] = (uintptr_t)s->ids[i] | (s->id_ready[i] ? 1 : 0);
+		if (!op->clean && s->nb_sleep > 0) {
+			/* what waited for the client goes to its new session */
+			struct mq_carry *c = mq_op_carry(op);
+			uint16_t croom = (uint16_t)((end - (uintptr_t)c) / sizeof(*c));
+
+			op->carry_off = (uint16_t)(net_udp_header_len(&s->peer) +
+						   mq_encap_len(&s->key));
+			for (uint16_t i = 0; i < s->nb_sleep; i++) {
+				struct mq_out *e = &s->sleepq[i];
+
+				if (op->nb_carry >= croom) {
+					cnt(w, s->pidx, DP_CNT_MQTTSN_SLEEP_DROPPED);
+					mq_out_release(e);
+					continue;
+				}
+				c[op->nb_carry++] = (struct mq_carry){
+					.pkt = e->pkt, .topic_id = e->topic_id,
+					.msg_id = e->msg_id, .qos = e->qos, .tt = e->tt };
+				e->pkt = NULL;
+			}
+			s->nb_sleep = 0;
+		}
+		op->next_msg_id = s->next_msg_id;
+		mq_send(w, s, NULL, 0, &a);
+		/* the control plane moves or drops the subscriptions and the mapping */
+		s->nb_subs = 0;
+		s->claimed = false;
+		mq_sess_end(w, s, MQ_END_TAKEN);
+		op->taken = 1;
+	}
+	op->kind = MQ_OP_TAKEN;
+	/* cannot fail: the ops ring holds every op of the pool (mqttsn_ctl.c) */
+	if (!mq_op_submit(w, op))
+		cnt(w, 0, DP_CNT_MQTTSN_OPS_FAILED);
+}
+
+/* The client id is ours (and the session we took over, if any, is here). */
+static void
+claimed(struct dp_worker *w, struct mq_sess *s, struct mq_op *op)
+{
+	struct mqttsn_msg req = { .msg_id = 0 };
+
+	if (op->rc < 0) {
+		/* another CONNECT with this client id is being handled: try again later */
+		if (s->connect_stage == MQ_CONNECT_CLAIM) {
+			s->connect_stage = MQ_CONNECT_DONE;
+			reply_rc(w, s, NULL, 0, MQTTSN_CONNACK, &req, MQTTSN_RC_CONGESTION, 0);
+		}
+		return;
+	}
+	s->claimed = true;
+	s->nb_subs = (uint16_t)(s->nb_subs + op->rc);
+	if (op->taken) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_TAKEOVERS);
+		if (s->nb_ids == 0) {
+			/* the same topic ids: the client goes on using them */
+			for (uint16_t i = 0; i < op->nb_ids && i < mq->p.max_registered_ids; i++) {
+				uintptr_t v = mq_op_nodes(op)[i];
+
+				s->ids[i] = (struct topic *)(v & ~(uintptr_t)1);
+				s->id_ready[i] = (uint8_t)(v & 1);
+				s->nb_ids = (uint16_t)(i + 1);
+			}
+		}
+		s->next_msg_id = op->next_msg_id ? op->next_msg_id : s->next_msg_id;
+		for (uint16_t i = 0; i < op->nb_carry; i++) {
+			struct mq_carry *c = &mq_op_carry(op)[i];
+
+			if (s->nb_sleep >= mq->p.max_sleep_buffer ||
+			    !readdress(w, s, c->pkt, op->carry_off)) {
+				cnt(w, s->pidx, DP_CNT_MQTTSN_SLEEP_DROPPED);
+				rte_pktmbuf_free(c->pkt);
+				continue;
+			}
+			s->sleepq[s->nb_sleep++] = (struct mq_out){
+				.kind = MQ_OUT_HOLD, .qos = c->qos, .tt = c->tt,
+				.msg_id = c->msg_id, .topic_id = c->topic_id, .pkt = c->pkt };
+		}
+		op->nb_carry = 0;
+	}
+	if (s->connect_stage == MQ_CONNECT_CLAIM)
+		connect_proceed(w, s);
 }
 
 static void
@@ -286,6 +487,7 @@ static int
 sub_name(const struct mqttsn_msg *msg, char *shortname, const char **name, size_t *len,
 	 bool *wild)
 {
+	struct topic *node;
 	int r;
 
 	switch (msg->flags & MQTTSN_FLAG_TOPIC_MASK) {
@@ -304,9 +506,16 @@ sub_name(const struct mqttsn_msg *msg, char *shortname, const char **name, size_
 		*len = 2;
 		*wild = false;
 		return topic_name_check(shortname, 2);
+	case MQTTSN_TOPIC_PREDEFINED:
+		node = mq_predef_node(msg->topic_id);
+		if (node == NULL)
+			return -ENOENT;
+		*name = node->name;
+		*len = node->len;
+		*wild = false;
+		return 0;
 	default:
-		/* predefined topic ids need the predefined table: not yet (docs/mqttsn.md) */
-		return -ENOENT;
+		return -EINVAL;
 	}
 }
 
@@ -333,6 +542,11 @@ on_subscribe(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *ms
 		return;
 	}
 	if (type == MQTTSN_SUBACK) {
+		if (!mq_access_check(s, ACL_SUBSCRIBE, name, len)) {
+			cnt(w, s->pidx, DP_CNT_MQTTSN_DENIED);
+			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
+			return;
+		}
 		if (s->nb_subs >= mq->p.max_subscriptions_per_client) {
 			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_CONGESTION, 0);
 			return;
@@ -360,6 +574,10 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 		mq_info_worker(w, op);
 		return;
 	}
+	if (op->kind == MQ_OP_TAKE) {
+		take(w, op);
+		return;
+	}
 	if (op->kind == MQ_OP_WILL) {
 		/* its session is gone: nobody to answer, only subscribers */
 		will_route(w, op);
@@ -369,7 +587,13 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 
 	if (s->state == MQ_FREE || s->gen != op->gen) {
 		/* the session ended meanwhile: undo what it asked for */
-		if (op->kind == MQ_OP_SUBSCRIBE && op->rc >= 0) {
+		if ((op->kind == MQ_OP_SUBSCRIBE || op->kind == MQ_OP_CLAIM) && op->rc >= 0) {
+			/* its subscriptions, and (CLAIM: op->name) its client id's mapping */
+			if (op->kind == MQ_OP_SUBSCRIBE)
+				op->name_len = 0;
+			for (uint16_t i = 0; op->kind == MQ_OP_CLAIM && i < op->nb_carry; i++)
+				rte_pktmbuf_free(mq_op_carry(op)[i].pkt);
+			op->nb_carry = 0;
 			op->kind = MQ_OP_FORGET;
 			if (mq_op_submit(w, op))
 				return;
@@ -392,13 +616,21 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 		}
 		if (op->rc == 0)
 			s->nb_subs++;
-		/* a topic id only for a plain name (spec 5.4.16); short names carry theirs */
-		if (!op->wild && !op->short_topic && op->node != NULL)
+		/*
+		 * A topic id only for a plain name (spec 5.4.16): a predefined id is
+		 * given back, short names carry theirs.
+		 */
+		if (op->predef != 0)
+			id = op->predef;
+		else if (!op->wild && !op->short_topic && op->node != NULL)
 			id = mq_sess_id_add(s, op->node, true);
 		reply_rc(w, s, NULL, 0, MQTTSN_SUBACK, &req, MQTTSN_RC_ACCEPTED, id);
 		/* retained messages of the topics the subscription covers, after SUBACK */
 		for (uint16_t i = 0; i < op->nb_retained; i++)
 			deliver_retained(w, s, mq_op_retained(op)[i], op->qos);
+		break;
+	case MQ_OP_CLAIM:
+		claimed(w, s, op);
 		break;
 	case MQ_OP_UNSUBSCRIBE:
 		if (op->rc == 0 && s->nb_subs > 0)
@@ -413,25 +645,35 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 
 /* A PUBLISH for one subscriber: its header mbuf chained to the shared payload. */
 static struct rte_mbuf *
-build_publish(const struct mq_sess *s, struct rte_mbuf *m, const struct mq_pubmeta *meta,
-	      uint16_t topic_id, int qos, uint16_t msg_id)
+build_publish(struct dp_worker *w, const struct mq_sess *s, struct rte_mbuf *m,
+	      const struct mq_pubmeta *meta,
+	      uint8_t tt, uint16_t topic_id, int qos, uint16_t msg_id)
 {
-	uint8_t flags = (uint8_t)(MQTTSN_FLAG_QOS(qos) | MQTTSN_TOPIC_NORMAL |
+	uint8_t flags = (uint8_t)(MQTTSN_FLAG_QOS(qos) | tt |
 				  (meta->retain ? MQTTSN_FLAG_RETAIN : 0));
 	struct rte_mbuf *hdr, *ind;
 	size_t hl = net_udp_header_len(&s->peer);
 	uint32_t sum;
 	uint8_t *buf;
-	int ph;
+	int ph, eh = 0;
 
 	hdr = rte_pktmbuf_alloc(dp.pool);
 	if (hdr == NULL)
 		return NULL;
 	buf = rte_pktmbuf_mtod(hdr, uint8_t *);
-	ph = mqttsn_encode_publish_header(buf + hl, MQTTSN_PUBLISH_HDR_MAX, flags, topic_id,
+	if (s->key.wnid_len > 0) {
+		/* through the client's forwarder (spec 5.5) */
+		eh = mqttsn_encode_encap_header(buf + hl, 3u + MQ_WNID_MAX, 0, s->key.wnid,
+						s->key.wnid_len);
+		if (eh < 0)
+			goto fail;
+		cnt(w, s->pidx, DP_CNT_MQTTSN_ENCAP_TX);
+	}
+	ph = mqttsn_encode_publish_header(buf + hl + eh, MQTTSN_PUBLISH_HDR_MAX, flags, topic_id,
 					  msg_id, meta->data_len);
 	if (ph < 0)
 		goto fail;
+	ph += eh;
 	sum = net_cksum_combine(net_cksum_add(0, buf + hl, (size_t)ph), meta->sum, (size_t)ph);
 	if (net_udp_header(buf, hl, &dp.ports[s->pidx].nif, &s->peer, mq->p.port,
 			   (size_t)ph + meta->data_len, sum) < 0)
@@ -474,6 +716,33 @@ out_free(const struct mq_sess *s)
 	return n;
 }
 
+/* Something waits for the client's answer: a REGISTER, a PUBLISH or a PUBREL. */
+static bool
+out_busy(const struct mq_sess *s)
+{
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+		if (s->out[i].kind != MQ_OUT_FREE)
+			return true;
+	return false;
+}
+
+void
+mq_awake_check(struct dp_worker *w, struct mq_sess *s)
+{
+	struct mqttsn_msg a = { .type = MQTTSN_PINGRESP };
+
+	if (s->state != MQ_AWAKE)
+		return;
+	if (s->nb_sleep > 0)
+		sleep_flush(w, s);
+	if (s->nb_sleep > 0 || out_busy(s))
+		return;
+	/* all delivered and acknowledged (spec 6.14): PINGRESP, and asleep again */
+	mq_send(w, s, NULL, 0, &a);
+	s->state = MQ_ASLEEP;
+	s->expire = expiry(s);
+}
+
 /* The gateway registers a topic id with a client before publishing on it (spec 6.10). */
 static bool
 send_register(struct dp_worker *w, struct mq_sess *s, struct topic *node, uint16_t id)
@@ -486,7 +755,7 @@ send_register(struct dp_worker *w, struct mq_sess *s, struct topic *node, uint16
 	r.topic_name.len = node->len;
 	if (o == NULL)
 		return false;
-	o->pkt = mk_frame(s->pidx, &s->peer, &r);
+	o->pkt = mk_frame(w, &s->key, s->pidx, &s->peer, &r);
 	if (o->pkt == NULL)
 		return false;
 	o->kind = MQ_OUT_REGISTER;
@@ -504,7 +773,7 @@ send_register(struct dp_worker *w, struct mq_sess *s, struct topic *node, uint16
  */
 static void
 sleep_keep(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
-	   const struct mq_pubmeta *meta, uint16_t id, int qos)
+	   const struct mq_pubmeta *meta, uint8_t tt, uint16_t id, int qos)
 {
 	uint16_t msg_id = qos > 0 ? mq_sess_msg_id(s) : 0;
 	struct rte_mbuf *pkt;
@@ -513,13 +782,13 @@ sleep_keep(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 		cnt(w, s->pidx, DP_CNT_MQTTSN_SLEEP_DROPPED);
 		return;
 	}
-	pkt = build_publish(s, m, meta, id, qos, msg_id);
+	pkt = build_publish(w, s, m, meta, tt, id, qos, msg_id);
 	if (pkt == NULL) {
 		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
 		return;
 	}
 	s->sleepq[s->nb_sleep++] = (struct mq_out){ .kind = MQ_OUT_HOLD, .qos = (uint8_t)qos,
-						    .msg_id = msg_id, .topic_id = id,
+						    .tt = tt, .msg_id = msg_id, .topic_id = id,
 						    .pkt = pkt };
 }
 
@@ -536,7 +805,7 @@ sleep_flush(struct dp_worker *w, struct mq_sess *s)
 
 	for (uint16_t i = 0; i < s->nb_sleep; i++) {
 		struct mq_out e = s->sleepq[i];
-		bool ready = s->id_ready[e.topic_id - 1];
+		bool ready = e.tt == MQTTSN_TOPIC_PREDEFINED || s->id_ready[e.topic_id - 1];
 		bool need_reg = !ready && !register_out(s, e.topic_id);
 		struct mq_out *o;
 
@@ -567,25 +836,31 @@ static void
 deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 	    const struct mq_pubmeta *meta, int qos)
 {
-	uint16_t id = mq_sess_id_of(s, meta->node), msg_id = 0;
+	uint16_t id = mq_sess_id_of(s, meta->node), msg_id = 0, pid;
+	uint8_t tt = MQTTSN_TOPIC_NORMAL;
 	struct rte_mbuf *pkt;
 	struct mq_out *o;
 	bool ready;
 
+	/* a client without a usable id of its own gets the predefined one: no REGISTER */
+	if ((id == 0 || !s->id_ready[id - 1]) && (pid = mq_predef_id(meta->node)) != 0) {
+		id = pid;
+		tt = MQTTSN_TOPIC_PREDEFINED;
+	}
 	if (id == 0)
 		id = mq_sess_id_add(s, meta->node, false);
 	if (id == 0)
 		goto fail;
-	if (s->state == MQ_ASLEEP) {
-		sleep_keep(w, s, m, meta, id, qos);
+	if (mq_state_buffers(s->state)) {
+		sleep_keep(w, s, m, meta, tt, id, qos);
 		return;
 	}
-	ready = s->id_ready[id - 1];
+	ready = tt == MQTTSN_TOPIC_PREDEFINED || s->id_ready[id - 1];
 	if (!ready && out_free(s) < (register_out(s, id) ? 1u : 2u))
 		goto fail;
 	if (qos > 0)
 		msg_id = mq_sess_msg_id(s);
-	pkt = build_publish(s, m, meta, id, qos, msg_id);
+	pkt = build_publish(w, s, m, meta, tt, id, qos, msg_id);
 	if (pkt == NULL)
 		goto fail;
 	if (!ready) {
@@ -610,7 +885,7 @@ deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 		goto fail;
 	}
 	*o = (struct mq_out){ .kind = qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1,
-			      .qos = (uint8_t)qos, .msg_id = msg_id, .topic_id = id,
+			      .qos = (uint8_t)qos, .tt = tt, .msg_id = msg_id, .topic_id = id,
 			      .pkt = pkt, .deadline = rte_get_tsc_cycles() + mq->retry_tsc };
 	cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
 	mq_send_held(w, s, o);
@@ -814,6 +1089,11 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 		node = topic_lookup(mq->topics, shortname, 2);
 		rcu_read_unlock();
 		break;
+	case MQTTSN_TOPIC_PREDEFINED:
+		node = mq_predef_node(msg->topic_id);
+		if (node == NULL)
+			rc = MQTTSN_RC_INVALID_TOPIC_ID;
+		break;
 	default:
 		rc = MQTTSN_RC_INVALID_TOPIC_ID;
 		break;
@@ -823,6 +1103,14 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 			reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, rc, msg->topic_id);
 		else
 			cnt(w, pidx, DP_CNT_MQTTSN_INVALID_TOPIC);
+		goto drop;
+	}
+	if (!(node != NULL ? mq_access_publish(s, node) :
+			     mq_access_check(s, ACL_PUBLISH, shortname, 2))) {
+		cnt(w, pidx, DP_CNT_MQTTSN_DENIED);
+		if (s != NULL)
+			reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, MQTTSN_RC_NOT_SUPPORTED,
+				 msg->topic_id);
 		goto drop;
 	}
 	if (qos == 2 && !qos2_receive(w, s, msg))
@@ -878,6 +1166,7 @@ on_regack(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 		o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
 		mq_send_held(w, s, o);
 	}
+	mq_awake_check(w, s);
 }
 
 static void
@@ -890,10 +1179,11 @@ on_puback(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 		return;
 	}
 	/* a client that lost the id refuses it: register it again next time */
-	if (msg->return_code == MQTTSN_RC_INVALID_TOPIC_ID && o->topic_id != 0 &&
-	    o->topic_id <= s->nb_ids)
+	if (msg->return_code == MQTTSN_RC_INVALID_TOPIC_ID && o->tt == MQTTSN_TOPIC_NORMAL &&
+	    o->topic_id != 0 && o->topic_id <= s->nb_ids)
 		s->id_ready[o->topic_id - 1] = 0;
 	mq_out_release(o);
+	mq_awake_check(w, s);
 }
 
 /* PUBREC for our QoS 2 PUBLISH: release it, send PUBREL (kept until PUBCOMP). */
@@ -914,7 +1204,7 @@ on_pubrec(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 		mq_send_held(w, s, o);
 		return;
 	}
-	pkt = mk_frame(s->pidx, &s->peer, &rel);
+	pkt = mk_frame(w, &s->key, s->pidx, &s->peer, &rel);
 	if (pkt == NULL) {
 		/* keep the PUBLISH: its retransmission brings another PUBREC */
 		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
@@ -959,6 +1249,7 @@ on_pubcomp(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 		return;
 	}
 	mq_out_release(o);
+	mq_awake_check(w, s);
 }
 
 /*
@@ -966,7 +1257,7 @@ on_pubcomp(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
  * will. @return the return code for CONNACK or WILLTOPICRESP.
  */
 static uint8_t
-will_topic(struct mq_sess *s, const struct mqttsn_msg *msg)
+will_topic(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 {
 	size_t len = msg->will_topic.len;
 
@@ -978,6 +1269,10 @@ will_topic(struct mq_sess *s, const struct mqttsn_msg *msg)
 	if (topic_name_check((const char *)msg->will_topic.p, len) < 0 ||
 	    mqttsn_flags_qos(msg->flags) < 0)
 		return MQTTSN_RC_INVALID_TOPIC_ID;
+	if (!mq_access_check(s, ACL_PUBLISH, (const char *)msg->will_topic.p, len)) {
+		cnt(w, s->pidx, DP_CNT_MQTTSN_DENIED);
+		return MQTTSN_RC_NOT_SUPPORTED;
+	}
 	if (len + s->will_msg_len > mq->p.max_message_size)
 		return MQTTSN_RC_CONGESTION;
 	/* the message follows the topic in the buffer: move it */
@@ -1009,7 +1304,7 @@ on_will(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 	case MQTTSN_WILLTOPIC:
 		if (s->connect_stage != MQ_CONNECT_WILLTOPIC)
 			break;
-		rc = will_topic(s, msg);
+		rc = will_topic(w, s, msg);
 		if (rc != MQTTSN_RC_ACCEPTED || s->will_topic_len == 0) {
 			/* refused, or no will after all: CONNACK now */
 			s->connect_stage = MQ_CONNECT_DONE;
@@ -1034,7 +1329,7 @@ on_will(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 	case MQTTSN_WILLTOPICUPD:
 		if (s->connect_stage != MQ_CONNECT_DONE)
 			break;
-		reply_rc(w, s, NULL, 0, MQTTSN_WILLTOPICRESP, msg, will_topic(s, msg), 0);
+		reply_rc(w, s, NULL, 0, MQTTSN_WILLTOPICRESP, msg, will_topic(w, s, msg), 0);
 		return;
 	case MQTTSN_WILLMSGUPD:
 		if (s->connect_stage != MQ_CONNECT_DONE)
@@ -1096,17 +1391,23 @@ will_route(struct dp_worker *w, struct mq_op *op)
 }
 
 static void
-key_of(const struct net_peer *peer, uint16_t pidx, struct mq_key *k)
+key_of(const struct net_peer *peer, uint16_t pidx, const struct mqttsn_msg *msg,
+       struct mq_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	memcpy(k->addr, peer->addr, peer->v6 ? 16 : 4);
 	k->port = peer->port;
 	k->v6 = peer->v6;
 	k->pidx = (uint8_t)pidx;
+	if (msg->encap.present) {
+		k->wnid_len = (uint8_t)msg->encap.node_id.len;
+		if (k->wnid_len > 0)
+			memcpy(k->wnid, msg->encap.node_id.p, k->wnid_len);
+	}
 }
 
-void
-mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk)
+static void
+node_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *data = frame + pk->l4_off + 8;
@@ -1126,14 +1427,24 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 	}
 	cnt(w, pidx, cnt_type(DP_CNT_MQTTSN_RX_ADVERTISE, msg.type));
 	if (msg.encap.present) {
-		/* forwarders (spec 5.5) are not served yet (docs/mqttsn.md) */
-		cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
-		goto drop;
+		/*
+		 * From a forwarder (spec 5.5): the client is the forwarder's
+		 * address and the wireless node id; answers go back wrapped.
+		 */
+		cnt(w, pidx, DP_CNT_MQTTSN_ENCAP_RX);
+		if (msg.encap.node_id.len > MQ_WNID_MAX) {
+			cnt(w, pidx, DP_CNT_MQTTSN_ENCAP_BAD);
+			goto drop;
+		}
 	}
 	net_peer_from(frame, pk, &peer);
-	key_of(&peer, pidx, &key);
+	key_of(&peer, pidx, &msg, &key);
+	w->mq->rx_key = &key;
 	s = mq_sess_find(w->mq, &key);
-	if (s != NULL) {
+	/* a kept session waits for a CONNECT: until then the client has none */
+	if (s != NULL && mq_state_kept(s->state) && msg.type != MQTTSN_CONNECT)
+		s = NULL;
+	if (s != NULL && !mq_state_kept(s->state)) {
 		/* the return path follows the client's last datagram; so does keep-alive */
 		s->peer = peer;
 		s->expire = expiry(s);
@@ -1143,7 +1454,7 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 		on_connect(w, pidx, &peer, &key, s, &msg);
 		goto drop;
 	case MQTTSN_SEARCHGW:
-		a = (struct mqttsn_msg){ .type = MQTTSN_GWINFO, .gw_id = MQ_GW_ID };
+		a = (struct mqttsn_msg){ .type = MQTTSN_GWINFO, .gw_id = mq->p.gateway_id };
 		mq_send(w, NULL, &peer, pidx, &a);
 		goto drop;
 	case MQTTSN_PUBLISH:
@@ -1189,7 +1500,9 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 		if (msg.client_id.len > 0 && s->state == MQ_ASLEEP) {
 			/* awake: what it missed, then PINGRESP; then asleep again */
 			cnt(w, pidx, DP_CNT_MQTTSN_WAKES);
-			sleep_flush(w, s);
+			s->state = MQ_AWAKE;
+			mq_awake_check(w, s);
+			break;
 		}
 		a = (struct mqttsn_msg){ .type = MQTTSN_PINGRESP };
 		mq_send(w, s, NULL, 0, &a);
@@ -1206,7 +1519,7 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 			cnt(w, pidx, DP_CNT_MQTTSN_SLEEPS);
 			break;
 		}
-		mq_sess_end(w, s, false);
+		mq_sess_leave(w, s, false);
 		break;
 	default:
 		/* gateway-to-client types */
@@ -1215,4 +1528,12 @@ mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct n
 	}
 drop:
 	rte_pktmbuf_free(m);
+}
+
+void
+mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk)
+{
+	node_rx(w, pidx, m, pk);
+	/* the key lived on node_rx's stack */
+	w->mq->rx_key = NULL;
 }

@@ -34,21 +34,37 @@
 
 #include "dataplane/dp_priv.h"
 #include "dataplane/topic_table.h"
+#include "proto/acl.h"
 #include "proto/mqttsn.h"
 #include "proto/net.h"
 
-#define MQ_GW_ID 1
 #define MQ_SCAN_PER_POLL 4
 #define MQ_RING 1024
 
-/* A client's address: the session table's key (8-byte aligned: hashed by words). */
+/* Wireless node ids (spec 5.5) longer than this are dropped and counted. */
+#define MQ_WNID_MAX 16
+
+/*
+ * A client's address: the session table's key (8-byte aligned: hashed by
+ * words). A client behind a forwarder (spec 5.5) is the forwarder's address
+ * and its wireless node id.
+ */
 struct mq_key {
 	uint8_t addr[16];
 	uint16_t port;
 	uint8_t v6;
 	uint8_t pidx;
-	uint32_t rsvd;
+	uint8_t wnid_len;         /* 0: not through a forwarder */
+	uint8_t rsvd[3];
+	uint8_t wnid[MQ_WNID_MAX];
 } __rte_aligned(8);
+
+/* Bytes of the encapsulation header before each message to the client of @p k. */
+static inline size_t
+mq_encap_len(const struct mq_key *k)
+{
+	return k->wnid_len ? 3u + k->wnid_len : 0;
+}
 
 enum mq_out_kind {
 	MQ_OUT_FREE = 0,
@@ -72,7 +88,7 @@ struct mq_out {
 	uint8_t kind;
 	uint8_t tries;
 	uint8_t qos;          /* HOLD: the QoS it goes out with */
-	uint8_t rsvd;
+	uint8_t tt;           /* PUBLISH: topic id type (MQTTSN_TOPIC_NORMAL, _PREDEFINED) */
 	uint16_t msg_id;
 	uint16_t topic_id;
 	uint64_t deadline;    /* TSC; REGISTER and QOS1 */
@@ -81,15 +97,34 @@ struct mq_out {
 
 enum mq_connect_stage {
 	MQ_CONNECT_DONE = 0,
+	MQ_CONNECT_CLAIM,         /* the client id is being claimed (a takeover?) */
 	MQ_CONNECT_WILLTOPIC,     /* WILLTOPICREQ sent, waiting for WILLTOPIC */
 	MQ_CONNECT_WILLMSG,       /* WILLMSGREQ sent, waiting for WILLMSG */
 };
 
+/* A session's state: the client states of spec 6.14 (mqttsn.clients shows them). */
 enum mq_state {
 	MQ_FREE = 0,
 	MQ_ACTIVE,
 	MQ_ASLEEP,        /* DISCONNECT with a duration: publications are buffered */
+	MQ_AWAKE,         /* PINGREQ from asleep: buffered ones go out, then PINGRESP */
+	MQ_DISCONNECTED,  /* DISCONNECT, CleanSession false: kept, publications buffered */
+	MQ_LOST,          /* lost, CleanSession false: kept, publications buffered */
 };
+
+/* States in which publications wait in the sleep buffer. */
+static inline bool
+mq_state_buffers(uint8_t state)
+{
+	return state == MQ_ASLEEP || state == MQ_DISCONNECTED || state == MQ_LOST;
+}
+
+/* States of a session kept for a client that is gone (only CONNECT revives it). */
+static inline bool
+mq_state_kept(uint8_t state)
+{
+	return state == MQ_DISCONNECTED || state == MQ_LOST;
+}
 
 struct mq_sess {
 	uint32_t gen;             /* bumped when the slot is freed */
@@ -115,12 +150,19 @@ struct mq_sess {
 	 * clean DISCONNECT. will holds the topic then the message.
 	 */
 	uint8_t connect_stage;    /* MQ_CONNECT_*: where the CONNECT handshake is */
+	bool connect_will;        /* the CONNECT being handled asked for a will */
+	bool clean;               /* CleanSession of its CONNECT */
+	bool claimed;             /* the control plane maps our client id to us */
 	uint8_t will_flags;       /* QoS and RETAIN of the will */
 	uint16_t will_topic_len;  /* 0: no will */
 	uint16_t will_msg_len;
 	uint8_t *will;            /* [max_message_size] */
 	uint16_t nb_sleep;
 	uint16_t sleep_duration;  /* seconds, while asleep */
+	/* the last access verdict for a PUBLISH (mq_access_publish) */
+	bool acl_ok;
+	uint32_t acl_gen;
+	const struct topic *acl_node;
 };
 
 /* Per worker. */
@@ -133,6 +175,7 @@ struct mq_worker {
 	uint32_t scan;                /* timer cursor */
 	struct rte_ring *deliv;       /* publications from other workers */
 	struct rte_ring *done;        /* ops back from the control plane */
+	const struct mq_key *rx_key;  /* the datagram being handled: its sender */
 	struct dp_txbuf fwd[DP_MAX_WORKERS];   /* publications for other workers */
 };
 
@@ -147,6 +190,27 @@ enum mq_op_kind {
 	/* control plane -> worker (on the done ring), answered on the ops ring */
 	MQ_OP_SNAPSHOT,       /* copy the worker's sessions out (mqttsn_info.c) */
 	MQ_OP_KICK,           /* end a session (mqttsn_info.c) */
+	/*
+	 * A CONNECT's client id: the control plane maps client ids to
+	 * sessions. If another session has it, the control plane sends a
+	 * TAKE to that session's worker, which ends it (copying its topic ids
+	 * into the op unless the CONNECT is clean) and hands back TAKEN; the
+	 * control plane moves the subscriptions to the new session (or drops
+	 * them) and answers the CLAIM. The new worker then goes on with the
+	 * CONNECT: so a client that comes back from a new address or port
+	 * (NAT rebinding), on this worker or another, keeps its session.
+	 */
+	MQ_OP_CLAIM,          /* worker -> control plane -> worker */
+	MQ_OP_TAKE,           /* control plane -> the old session's worker */
+	MQ_OP_TAKEN,          /* that worker -> control plane */
+};
+
+/* How a session ends (mq_sess_end). */
+enum mq_end {
+	MQ_END_GONE,          /* DISCONNECT, kick, CONNECT with clean session */
+	MQ_END_LOST,          /* keep-alive expired, retransmissions exhausted: the will goes */
+	MQ_END_TAKEN,         /* its client id connected from elsewhere */
+	MQ_END_EXPIRED,       /* kept (CleanSession false) and not reclaimed in time */
 };
 
 
@@ -156,6 +220,7 @@ struct mq_op {
 	uint8_t qos;
 	uint8_t wild;         /* SUBSCRIBE/UNSUBSCRIBE: the filter has wildcards */
 	uint8_t short_topic;  /* SUBSCRIBE: by a short topic name (SUBACK has no id) */
+	uint16_t predef;      /* SUBSCRIBE: by this predefined id (SUBACK carries it) */
 	uint16_t worker;
 	uint16_t msg_id;
 	uint32_t session;
@@ -166,6 +231,16 @@ struct mq_op {
 	uint16_t data_len;    /* RETAIN: payload bytes after the name */
 	uint16_t nb_retained; /* SUBSCRIBE answer: entries of mq_op_retained() */
 	uint8_t data_flags;   /* RETAIN: the QoS it was published with */
+	/* CLAIM / TAKE / TAKEN */
+	uint8_t clean;        /* the CONNECT asked for a clean session */
+	uint8_t taken;        /* answer: a session was taken over */
+	uint16_t old_worker;  /* the session that had the client id */
+	uint32_t old_session;
+	uint32_t old_gen;
+	uint16_t nb_ids;      /* topic ids carried over: entries of mq_op_nodes() */
+	uint16_t nb_carry;    /* buffered publications carried over: mq_op_carry() */
+	uint16_t carry_off;   /* where the MQTT-SN message starts in their frames */
+	uint16_t next_msg_id; /* the old session's, so carried msg ids stay unique */
 	char name[];          /* the topic name or filter (RETAIN: then the payload) */
 };
 
@@ -181,6 +256,33 @@ mq_op_retained(struct mq_op *op)
 	return (struct topic **)((a + 7) & ~(uintptr_t)7);
 }
 
+/*
+ * The topic ids a taken-over session hands to its successor, in id order:
+ * node pointers (64-byte aligned) with bit 0 set when the client knew the id.
+ */
+static inline uintptr_t *
+mq_op_nodes(struct mq_op *op)
+{
+	return (uintptr_t *)mq_op_retained(op);
+}
+
+/* A buffered publication handed from a taken-over session to its successor. */
+struct mq_carry {
+	struct rte_mbuf *pkt;     /* built for the old address: readdressed on arrival */
+	uint16_t topic_id;
+	uint16_t msg_id;
+	uint8_t qos;
+	uint8_t tt;
+	uint16_t rsvd;
+};
+
+/* The carried publications: after the @p op->nb_ids topic ids. */
+static inline struct mq_carry *
+mq_op_carry(struct mq_op *op)
+{
+	return (struct mq_carry *)(mq_op_nodes(op) + op->nb_ids);
+}
+
 /* What a payload mbuf carries to the workers that deliver it. */
 struct mq_pubmeta {
 	struct topic *node;
@@ -191,8 +293,14 @@ struct mq_pubmeta {
 	uint8_t retain;
 };
 
+struct mq_predef;
+struct mq_access;
+
 struct mq_global {
 	struct dp_mqttsn_params p;
+	struct mq_predef *predef;         /* RCU: predefined topic ids (mqttsn_conf.c) */
+	struct mq_access *access;         /* RCU: topic access rules; NULL: none */
+	uint32_t access_gen;              /* bumped when the rules change */
 	struct topic_table *topics;
 	struct rte_ring *ops;             /* workers -> control plane */
 	struct rte_mempool *op_pool;
@@ -209,12 +317,31 @@ mq_meta(struct rte_mbuf *m)
 	return (struct mq_pubmeta *)rte_mbuf_to_priv(m);
 }
 
+/* mqttsn_conf.c: predefined topic ids; readers between quiescent states. */
+/** The topic of predefined id @p id, or NULL. */
+struct topic *mq_predef_node(uint16_t id);
+/** The predefined id of @p node, or 0. */
+uint16_t mq_predef_id(const struct topic *node);
+/** May the client of @p s (NULL: a QoS -1 sender) do @p op on @p topic? */
+bool mq_access_check(const struct mq_sess *s, enum acl_op op, const char *topic, size_t len);
+/** May the client of @p s publish to @p node? Remembers the last verdict. */
+bool mq_access_publish(struct mq_sess *s, const struct topic *node);
+/** At teardown, the workers stopped: free the tables. */
+void mq_conf_teardown(void);
+
 /* mqttsn_sess.c */
 int mq_sess_setup(unsigned int nb_workers, char *err, size_t errlen);
 void mq_sess_teardown(void);
 struct mq_sess *mq_sess_find(struct mq_worker *mw, const struct mq_key *k);
 struct mq_sess *mq_sess_new(struct dp_worker *w, const struct mq_key *k);
-void mq_sess_end(struct dp_worker *w, struct mq_sess *s, bool lost);
+void mq_sess_end(struct dp_worker *w, struct mq_sess *s, enum mq_end how);
+/**
+ * The client is gone (DISCONNECT, or @p lost): a CleanSession-false session
+ * is kept for session_expiry (its will, if lost, published), else ended.
+ */
+void mq_sess_leave(struct dp_worker *w, struct mq_sess *s, bool lost);
+/** Awake (spec 6.14): when nothing is left to deliver, PINGRESP and asleep again. */
+void mq_awake_check(struct dp_worker *w, struct mq_sess *s);
 uint16_t mq_sess_id_of(const struct mq_sess *s, const struct topic *node);
 uint16_t mq_sess_id_add(struct mq_sess *s, struct topic *node, bool ready);
 uint16_t mq_sess_msg_id(struct mq_sess *s);
@@ -242,5 +369,8 @@ void mq_info_answer(struct mq_op *op);
 /** Hand this worker's buffered publications to worker @p core's ring. */
 void mqttsn_flush_fwd(struct dp_worker *w, uint16_t core);
 struct mq_op *mq_op_new(uint8_t kind, struct dp_worker *w, const struct mq_sess *s);
+/** Return @p op to the pool, freeing the publications it still carries. */
+void mq_op_put(struct mq_op *op);
+void mq_adv_poll(struct dp_worker *w);   /* mqttsn_adv.c: worker 0 sends ADVERTISE when due */
 
 #endif

@@ -181,6 +181,9 @@ mq_sess_new(struct dp_worker *w, const struct mq_key *k)
 	s->connect_stage = MQ_CONNECT_DONE;
 	s->will_topic_len = 0;
 	s->will_msg_len = 0;
+	s->acl_node = NULL;
+	s->claimed = false;
+	s->clean = true;
 	mw->nb_active++;
 	return s;
 }
@@ -247,13 +250,19 @@ mq_out_release(struct mq_out *o)
 }
 
 void
-mq_sess_end(struct dp_worker *w, struct mq_sess *s, bool lost)
+mq_sess_end(struct dp_worker *w, struct mq_sess *s, enum mq_end how)
 {
+	static const unsigned int counter[] = {
+		[MQ_END_GONE] = DP_CNT_MQTTSN_GONE,
+		[MQ_END_LOST] = DP_CNT_MQTTSN_LOST,
+		[MQ_END_TAKEN] = DP_CNT_MQTTSN_TAKEN,
+		[MQ_END_EXPIRED] = DP_CNT_MQTTSN_EXPIRED,
+	};
 	struct mq_worker *mw = w->mq;
 	struct mq_op *op;
 
 	/* a lost client's will goes out; a DISCONNECT discards it (spec 6.3) */
-	if (lost && s->will_topic_len > 0)
+	if (how == MQ_END_LOST && s->will_topic_len > 0)
 		mq_publish_will(w, s);
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
 		if (s->out[i].kind != MQ_OUT_FREE)
@@ -261,8 +270,13 @@ mq_sess_end(struct dp_worker *w, struct mq_sess *s, bool lost)
 	for (uint16_t i = 0; i < s->nb_sleep; i++)
 		mq_out_release(&s->sleepq[i]);
 	s->nb_sleep = 0;
-	if (s->nb_subs > 0) {
+	if (s->nb_subs > 0 || s->claimed) {
+		/* drop its subscriptions and, claimed, its client id's mapping */
 		op = mq_op_new(MQ_OP_FORGET, w, s);
+		if (op != NULL && s->claimed) {
+			op->name_len = s->client_id_len;
+			memcpy(op->name, s->client_id, s->client_id_len);
+		}
 		if (op == NULL || !mq_op_submit(w, op))
 			/*
 			 * The subscriptions outlive the session in the table; the
@@ -270,14 +284,42 @@ mq_sess_end(struct dp_worker *w, struct mq_sess *s, bool lost)
 			 */
 			dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED, 1);
 	}
-	dp_cnt_add(w, s->pidx, lost ? DP_CNT_MQTTSN_LOST : DP_CNT_MQTTSN_GONE, 1);
+	dp_cnt_add(w, s->pidx, counter[how], 1);
 	rte_hash_del_key(mw->by_addr, &s->key);
 	s->state = MQ_FREE;
 	s->gen++;
 	s->nb_ids = 0;
 	s->nb_subs = 0;
+	s->claimed = false;
 	mw->nb_active--;
 	mw->free[mw->nb_slots - mw->nb_active - 1] = (uint32_t)(s - mw->sess);
+}
+
+void
+mq_sess_leave(struct dp_worker *w, struct mq_sess *s, bool lost)
+{
+	if (s->clean || mq->p.session_expiry == 0) {
+		mq_sess_end(w, s, lost ? MQ_END_LOST : MQ_END_GONE);
+		return;
+	}
+	/* a lost client's will goes out; a DISCONNECT discards it (spec 6.3) */
+	if (lost && s->will_topic_len > 0)
+		mq_publish_will(w, s);
+	s->will_topic_len = 0;
+	s->will_msg_len = 0;
+	/*
+	 * What was in flight goes: it was built for a client that is gone.
+	 * Subscriptions, topic ids and the client id stay; publications wait
+	 * in the sleep buffer until the client connects again.
+	 */
+	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
+		if (s->out[i].kind != MQ_OUT_FREE)
+			mq_out_release(&s->out[i]);
+	memset(s->qos2_in, 0, sizeof(*s->qos2_in) * mq->p.max_inflight);
+	s->state = lost ? MQ_LOST : MQ_DISCONNECTED;
+	s->expire = rte_get_tsc_cycles() + rte_get_tsc_hz() * mq->p.session_expiry;
+	dp_cnt_add(w, s->pidx, lost ? DP_CNT_MQTTSN_LOST : DP_CNT_MQTTSN_GONE, 1);
+	dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_KEPT, 1);
 }
 
 /* Retransmit what is due, or give the client up after Nretry tries. */
@@ -285,11 +327,14 @@ static void
 sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 {
 	if (s->expire != 0 && now > s->expire) {
-		mq_sess_end(w, s, true);
+		if (mq_state_kept(s->state))
+			mq_sess_end(w, s, MQ_END_EXPIRED);
+		else
+			mq_sess_leave(w, s, true);
 		return;
 	}
-	/* a sleeping client hears nothing: retransmissions wait for it to wake */
-	if (s->state == MQ_ASLEEP)
+	/* a sleeping or gone client hears nothing: retransmissions wait for it */
+	if (mq_state_buffers(s->state))
 		return;
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++) {
 		struct mq_out *o = &s->out[i];
@@ -298,13 +343,13 @@ sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 			continue;
 		if (o->tries >= mq->p.retries) {
 			/* spec 6.13: retransmissions exhausted, the client is lost */
-			mq_sess_end(w, s, true);
+			mq_sess_leave(w, s, true);
 			return;
 		}
 		o->tries++;
 		o->deadline = now + mq->retry_tsc;
 		if (o->kind == MQ_OUT_QOS1 || o->kind == MQ_OUT_QOS2_PUB)
-			mq_set_dup(o->pkt, net_udp_header_len(&s->peer));
+			mq_set_dup(o->pkt, net_udp_header_len(&s->peer) + mq_encap_len(&s->key));
 		mq_send_held(w, s, o);
 		dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_RETRANSMIT, 1);
 	}

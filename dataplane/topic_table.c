@@ -1045,6 +1045,74 @@ topic_unsubscribe_all(struct topic_table *t, uint16_t core, uint32_t session, ui
 }
 
 int
+topic_move_session(struct topic_table *t, uint16_t core, uint32_t session, uint32_t gen,
+		   const struct topic_sub_ref *to)
+{
+	struct topic_sub_ref ref = { .core = core, .session = session, .gen = gen };
+	struct {
+		void *obj;
+		bool wild;
+		uint8_t qos, flags;
+	} *items;
+	bool was_offline = writer_enter();
+	struct sess *s;
+	uint32_t pos, n = 0;
+	int moved = 0, r;
+
+	rebuild_stale(t);
+	s = sess_find(t, core, session, gen);
+	if (s == NULL || s->n == 0) {
+		writer_leave(t, was_offline);
+		return 0;
+	}
+	/* the subscriptions first: subscribing the new ref may grow the session index */
+	items = malloc(s->n * sizeof(*items));
+	if (items == NULL) {
+		writer_leave(t, was_offline);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < s->n; i++) {
+		const struct sub_list *l = s->v[i].wild ? &((struct wild *)s->v[i].obj)->subs :
+							  &((struct topic *)s->v[i].obj)->books->exact;
+
+		if (!list_find(l, &ref, &pos))
+			continue;
+		items[n].obj = s->v[i].obj;
+		items[n].wild = s->v[i].wild;
+		items[n].qos = l->v[pos].qos;
+		items[n].flags = l->v[pos].flags;
+		n++;
+	}
+	writer_leave(t, was_offline);
+	for (uint32_t i = 0; i < n; i++) {
+		struct topic_sub_ref nr = *to;
+		const char *f;
+		size_t len;
+
+		nr.qos = items[i].qos;
+		nr.flags = items[i].flags;
+		if (items[i].wild) {
+			f = ((struct wild *)items[i].obj)->filter;
+			len = ((struct wild *)items[i].obj)->len;
+		} else {
+			f = ((struct topic *)items[i].obj)->name;
+			len = ((struct topic *)items[i].obj)->len;
+		}
+		/*
+		 * Each old subscription holds its filter alive (a wildcard filter
+		 * is destroyed with its last subscriber), so f stays valid until
+		 * the old ref goes below.
+		 */
+		r = topic_subscribe(t, f, len, &nr);
+		if (r >= 0)
+			moved++;
+	}
+	free(items);
+	topic_unsubscribe_all(t, core, session, gen);
+	return moved;
+}
+
+int
 topic_set_retained(struct topic_table *t, struct topic *node, const void *payload, size_t len,
 		   uint8_t flags)
 {

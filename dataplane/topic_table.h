@@ -197,6 +197,18 @@ int topic_unsubscribe(struct topic_table *t, const char *filter, size_t len,
 int topic_unsubscribe_all(struct topic_table *t, uint16_t core, uint32_t session, uint32_t gen);
 
 /**
+ * Move every subscription of session (@p core, @p session, @p gen) to the
+ * ref @p to (its core, session and gen; QoS and flags are each
+ * subscription's own), e.g. a session taken over on another worker.
+ * Subscriptions @p to already has through the same filters are updated.
+ * @return the number of subscriptions @p to got, or -ENOMEM (then some may
+ *   have moved; the old session has none left either way, unless -ENOMEM
+ *   came before anything changed).
+ */
+int topic_move_session(struct topic_table *t, uint16_t core, uint32_t session, uint32_t gen,
+		       const struct topic_sub_ref *to);
+
+/**
  * Set the retained message of @p node to a copy of @p payload[0..len) with
  * @p flags, replacing any previous one; @p len == 0 deletes it.
  * @return 0, -EINVAL (len > UINT32_MAX), -ENOMEM.

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto/topic.h"
 
@@ -150,4 +151,123 @@ topic_level_count(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		n += s[i] == '/';
 	return n;
+}
+
+/*
+ * Filter relations. Both walk the two filters level by level; a level is
+ * '+', '#' or a literal (a misplaced wildcard in an invalid filter is part
+ * of a literal, as in topic_match()). Two facts beyond the plain level
+ * compare. A name is never empty: a leading "#" matches the same names as
+ * "+/#", and "/#" the same as "/+/#" (the "no more levels" reading of '#'
+ * would give ""): "+/#" covers "#", "/+/#" covers "/#", "+" meets no
+ * "/#". And a leading wildcard hides names whose first level starts with
+ * '$', which only a literal first level can reach.
+ */
+enum lvl_kind { LVL_LIT, LVL_PLUS, LVL_HASH };
+
+static enum lvl_kind
+lvl_kind(const char *l, size_t n)
+{
+	if (n != 1)
+		return LVL_LIT;
+	return l[0] == '+' ? LVL_PLUS : l[0] == '#' ? LVL_HASH : LVL_LIT;
+}
+
+static bool
+lvl_dollar(const char *l, size_t n)
+{
+	return n > 0 && l[0] == '$';
+}
+
+/* Is the rest of @p it exactly one "#" level? */
+static bool
+rest_is_hash(struct topic_levels *it)
+{
+	const char *l;
+	size_t n;
+
+	return topic_levels_next(it, &l, &n) && lvl_kind(l, n) == LVL_HASH &&
+	       !topic_levels_next(it, &l, &n);
+}
+
+bool
+topic_filter_covers(const char *outer, size_t olen, const char *inner, size_t ilen)
+{
+	struct topic_levels o, i;
+	const char *ol, *il;
+	size_t on, in, depth = 0;
+	bool empty0 = false;    /* inner's first level is a literal "" */
+
+	topic_levels_init(&o, outer, olen);
+	topic_levels_init(&i, inner, ilen);
+	for (;;) {
+		bool o_more = topic_levels_next(&o, &ol, &on);
+		enum lvl_kind ok, ik;
+
+		/* inner's names end here: outer must too, or go on with "#" alone */
+		if (!topic_levels_next(&i, &il, &in))
+			return o_more ? lvl_kind(ol, on) == LVL_HASH && !topic_levels_next(&o, &ol, &on)
+				      : true;
+		if (!o_more)
+			return false;
+		ok = lvl_kind(ol, on);
+		ik = lvl_kind(il, in);
+		if (depth == 0) {
+			if (ok != LVL_LIT && ik == LVL_LIT && lvl_dollar(il, in))
+				return false;
+			empty0 = ik == LVL_LIT && in == 0;
+		}
+		if (ok == LVL_HASH)
+			return true;
+		/* inner has the name ending before its '#' ("a/#" has "a"), which
+		 * only an outer '#' takes; unless that name would be "" */
+		if (ik == LVL_HASH)
+			return (depth == 0 || (depth == 1 && empty0)) && ok == LVL_PLUS &&
+			       rest_is_hash(&o);
+		if (ok == LVL_LIT && (ik != LVL_LIT || on != in || memcmp(ol, il, on) != 0))
+			return false;
+		depth++;
+	}
+}
+
+bool
+topic_filters_intersect(const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct topic_levels ai, bi;
+	const char *al, *bl;
+	size_t an, bn, depth = 0;
+	bool empty0 = false;    /* a first level is a literal "" */
+
+	topic_levels_init(&ai, a, alen);
+	topic_levels_init(&bi, b, blen);
+	for (;;) {
+		bool a_more = topic_levels_next(&ai, &al, &an);
+		bool b_more = topic_levels_next(&bi, &bl, &bn);
+		enum lvl_kind ak, bk;
+
+		if (!a_more || !b_more) {
+			/* one ended: the other may only go on with "#" alone, and
+			 * the common name has the levels seen so far: not just "" */
+			if (depth == 1 && empty0)
+				return false;
+			if (a_more)
+				return lvl_kind(al, an) == LVL_HASH && !topic_levels_next(&ai, &al, &an);
+			if (b_more)
+				return lvl_kind(bl, bn) == LVL_HASH && !topic_levels_next(&bi, &bl, &bn);
+			return true;
+		}
+		ak = lvl_kind(al, an);
+		bk = lvl_kind(bl, bn);
+		if (depth == 0) {
+			if ((ak == LVL_LIT) != (bk == LVL_LIT) &&
+			    (ak == LVL_LIT ? lvl_dollar(al, an) : lvl_dollar(bl, bn)))
+				return false;
+			empty0 = (ak == LVL_LIT && an == 0) || (bk == LVL_LIT && bn == 0);
+		}
+		if (ak == LVL_HASH || bk == LVL_HASH)
+			return true;
+		if (ak == LVL_LIT && bk == LVL_LIT && (an != bn || memcmp(al, bl, an) != 0))
+			return false;
+		depth++;
+	}
 }

@@ -51,6 +51,24 @@ int topic_filter_check(const char *filter, size_t len);
  */
 bool topic_match(const char *filter, size_t flen, const char *name, size_t nlen);
 
+/**
+ * Does every name @p inner could match also match @p outer? Both are meant
+ * to be valid filters; a name is a filter without wildcards, so for a valid
+ * name this is topic_match(outer, name). The '$' rule counts: "#" does not
+ * cover "$SYS/#". "a/#" covers "a"; and since a name is never empty, "+/#"
+ * covers "#" and "/+/#" covers "/#". Any other input still gets a result,
+ * read within the buffers.
+ */
+bool topic_filter_covers(const char *outer, size_t olen, const char *inner, size_t ilen);
+
+/**
+ * Is there at least one topic name that both filters match? Symmetric; for
+ * a valid name as one side this is topic_match() with the other. "#" and
+ * "$SYS/+" do not intersect, "a/#" and "a" do, "/#" and "+" do not (only ""
+ * would be in both). Same input rules as topic_filter_covers().
+ */
+bool topic_filters_intersect(const char *a, size_t alen, const char *b, size_t blen);
+
 /*
  * Level iteration: "a//b" has levels "a", "", "b"; "/" has "", "".
  *

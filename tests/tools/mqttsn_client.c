@@ -8,8 +8,10 @@
  * looks the same, and the retransmission timer decides when to give up.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -112,6 +114,11 @@ tmq_open(struct tmq_client *c, const char *host, const char *port)
 			err = errno;
 			continue;
 		}
+		if (c->bind_port != 0 && tmq_bind_any(fd, ai->ai_family, c->bind_port) < 0) {
+			err = errno;
+			close(fd);
+			continue;
+		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 			c->fd = fd;
 			break;
@@ -121,10 +128,33 @@ tmq_open(struct tmq_client *c, const char *host, const char *port)
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0) {
-		tmq_error(c, "%s port %s: %s", host, port, strerror(err));
+		if (c->bind_port != 0)
+			tmq_error(c, "%s port %s from local port %u: %s", host, port,
+				  c->bind_port, strerror(err));
+		else
+			tmq_error(c, "%s port %s: %s", host, port, strerror(err));
 		return -err;
 	}
 	return 0;
+}
+
+int
+tmq_bind_any(int fd, int family, uint16_t port)
+{
+	struct sockaddr_in6 a6 = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(port),
+		.sin6_addr = IN6ADDR_ANY_INIT,
+	};
+	struct sockaddr_in a4 = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_ANY),
+	};
+
+	if (family == AF_INET6)
+		return bind(fd, (struct sockaddr *)&a6, sizeof(a6));
+	return bind(fd, (struct sockaddr *)&a4, sizeof(a4));
 }
 
 void

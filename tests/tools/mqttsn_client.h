@@ -49,6 +49,7 @@ struct tmq_client {
 	const char *client_id;
 	const char *tag;        /* prefix of verbose lines (load: the client id), or NULL */
 	uint16_t next_msg_id;
+	uint16_t bind_port;     /* tmq_open() binds to this local port first; 0: any */
 	int timeout_ms;         /* per response */
 	unsigned int retries;   /* retransmissions after the first send (Nretry) */
 	unsigned int keepalive_ms; /* tmq_pump() pings after this much silence; 0: never */
@@ -78,10 +79,14 @@ const char *tmq_type_upper(unsigned int type);
 
 /**
  * Set up @p c with the given settings and open a UDP socket connected to
- * @p host (name, IPv4 or IPv6 literal) port @p port. Prints the reason and
- * returns a negative code on failure.
+ * @p host (name, IPv4 or IPv6 literal) port @p port, bound first to local
+ * port c->bind_port if it is not 0. Prints the reason and returns a
+ * negative code on failure.
  */
 int tmq_open(struct tmq_client *c, const char *host, const char *port);
+
+/** Bind @p fd to the any address of @p family, UDP port @p port. @return bind()'s result. */
+int tmq_bind_any(int fd, int family, uint16_t port);
 
 /** Close the socket. */
 void tmq_close(struct tmq_client *c);

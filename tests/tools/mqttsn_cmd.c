@@ -8,6 +8,11 @@
  * handler, on_msg(): it answers REGISTER, acknowledges deliveries at their
  * QoS, completes QoS 2 on PUBREL and prints publications, so a publication
  * that arrives while we wait for a SUBACK or a PINGRESP is not lost.
+ *
+ * sub --resume subscribes to nothing: it CONNECTs without CleanSession and
+ * receives on the session the gateway kept for its client id, whose topic
+ * ids were registered with an earlier process. Such an id is not an error
+ * then: it prints as id:ID.
  */
 
 #include <errno.h>
@@ -137,8 +142,9 @@ print_publication(struct tmq_client *c, struct session *s, const struct mqttsn_m
 		struct topic_entry *t = topic_find(s, m->topic_id);
 
 		if (t == NULL) {
-			tmq_error(c, "PUBLISH with topic id %u, which the gateway never registered",
-				  m->topic_id);
+			if (!s->o->resume)
+				tmq_error(c, "PUBLISH with topic id %u, which the gateway never "
+					  "registered", m->topic_id);
 			topic_set(s, m->topic_id, NULL, 0);
 		} else if (t->name != NULL) {
 			name = t->name;
@@ -259,6 +265,7 @@ client_start(struct tmq_client *c, const struct tmq_opts *o, struct session *s)
 	memset(s, 0, sizeof(*s));
 	s->o = o;
 	c->client_id = o->client_id;
+	c->bind_port = o->bind_port;
 	c->timeout_ms = o->timeout_ms;
 	c->retries = o->retries;
 	c->verbose = o->verbose;
@@ -358,15 +365,22 @@ report_suback(const struct tmq_opts *o, const struct mqttsn_msg *m)
 			mqttsn_flags_qos(m->flags), m->topic_id);
 }
 
-/* CONNECT and SUBSCRIBE, for sub and sleep. */
+/* CONNECT and SUBSCRIBE, for sub and sleep; sub --resume only CONNECTs. */
 static int
 subscribe(struct tmq_client *c, struct session *s, const struct tmq_opts *o)
 {
 	struct mqttsn_msg suback;
 
 	s->print = true;
-	if (tmq_connect(c, (uint16_t)o->keepalive, o->clean) < 0)
+	if (tmq_connect(c, (uint16_t)o->keepalive, o->clean && !o->resume) < 0)
 		return -1;
+	if (o->resume) {
+		if (o->json)
+			fputs("{\"resumed\":true}\n", stderr);
+		else
+			fputs("resumed: connected without CleanSession, no SUBSCRIBE\n", stderr);
+		return 0;
+	}
 	if (tmq_subscribe(c, o->qos, o->topic_type, o->topic, o->topic_id, &suback) < 0)
 		return -1;
 	report_suback(o, &suback);

@@ -27,8 +27,11 @@ enum {
 	CMD_SUB = 1 << 1,
 	CMD_SLEEP = 1 << 2,
 	CMD_LOAD = 1 << 3,
-	CMD_ALL = CMD_PUB | CMD_SUB | CMD_SLEEP | CMD_LOAD,
-	CMD_CLIENT = CMD_PUB | CMD_SUB | CMD_SLEEP,
+	CMD_SEARCH = 1 << 4,
+	CMD_LISTEN = 1 << 5,
+	CMD_SESSION = CMD_PUB | CMD_SUB | CMD_SLEEP | CMD_LOAD,   /* they CONNECT */
+	CMD_CLIENT = CMD_PUB | CMD_SUB | CMD_SLEEP,               /* one client, one socket */
+	CMD_ALL = CMD_SESSION | CMD_SEARCH | CMD_LISTEN,
 };
 
 static const struct cmd {
@@ -45,11 +48,13 @@ static const struct cmd {
 	  "PUBCOMP, retransmitted with DUP), DISCONNECT. QoS -1 publishes without a connection\n"
 	  "(predefined or short topic only). Exit 0 when everything was acknowledged." },
 	{ "sub", CMD_SUB, tmq_cmd_sub,
-	  "sub (-t FILTER | --predefined ID | --short XY) [-c COUNT] [--wait SEC]",
+	  "sub (-t FILTER | --predefined ID | --short XY | --resume) [-c COUNT] [--wait SEC]",
 	  "CONNECT, SUBSCRIBE (granted QoS on stderr), print each publication as one line\n"
 	  "\"TOPIC PAYLOAD\" (or JSON) on stdout, acknowledging it at its QoS and answering\n"
 	  "REGISTER; PINGREQ every keep-alive period. Stops after COUNT publications or SEC\n"
-	  "seconds (or SIGINT), then DISCONNECT. Exit 1 if COUNT was given and not reached." },
+	  "seconds (or SIGINT), then DISCONNECT. Exit 1 if COUNT was given and not reached.\n"
+	  "--resume: CONNECT without CleanSession and no SUBSCRIBE, receiving on the session\n"
+	  "the gateway kept for the client id (topic ids it never named print as id:ID)." },
 	{ "sleep", CMD_SLEEP, tmq_cmd_sleep,
 	  "sleep (-t FILTER | --predefined ID | --short XY) --duration SEC --cycles N",
 	  "CONNECT, SUBSCRIBE, then N times: DISCONNECT(SEC) to sleep, wake a little before\n"
@@ -62,37 +67,54 @@ static const struct cmd {
 	  "publications for SEC seconds, each carrying a sequence number and a send time.\n"
 	  "Reports sent, expected (sent x F), received, lost, duplicates and latency\n"
 	  "percentiles in microseconds. Stops by itself." },
+	{ "search", CMD_SEARCH, tmq_cmd_search,
+	  "search [-h ADDRESS]",
+	  "Send SEARCHGW (radius 0) to ADDRESS (a gateway, or a broadcast or multicast\n"
+	  "address), retransmitted as a request, and print the first GWINFO: the gateway id,\n"
+	  "the sender's address and port. Exit 0 on an answer, 1 on timeout." },
+	{ "listen", CMD_LISTEN, tmq_cmd_listen,
+	  "listen [-h ADDRESS] [-c COUNT] [--wait SEC]",
+	  "Bind UDP port -p on every address (IPv4; IPv6 if -h is an IPv6 address; a\n"
+	  "multicast -h is joined) and print each ADVERTISE: gateway id, duration, sender.\n"
+	  "Stops after COUNT of them, SEC seconds or SIGINT. Exit 1 if COUNT was given and\n"
+	  "not reached." },
 };
 
 /* id, long name, short letter (0: none), argument, subcommands, help */
 #define FOREACH_OPT(_) \
 	_(HOST, "host", 'h', "HOST", CMD_ALL, \
-	  "gateway name or address, IPv4 or IPv6 (default 127.0.0.1)") \
-	_(PORT, "port", 'p', "PORT", CMD_ALL, "gateway UDP port (default 1883)") \
-	_(ID, "id", 'i', "CLIENT_ID", CMD_ALL, \
+	  "gateway name or address, IPv4 or IPv6 (default 127.0.0.1; listen: its family)") \
+	_(PORT, "port", 'p', "PORT", CMD_ALL, \
+	  "gateway UDP port (default 1883; listen: the port to bind)") \
+	_(ID, "id", 'i', "CLIENT_ID", CMD_SESSION, \
 	  "client id (default tern-mqttsn-PID; load: prefix of the ids)") \
-	_(KEEPALIVE, "keepalive", 'k', "SEC", CMD_ALL, \
+	_(KEEPALIVE, "keepalive", 'k', "SEC", CMD_SESSION, \
 	  "keep-alive period of CONNECT (default 60)") \
-	_(QOS, "qos", 'q', "QOS", CMD_ALL, "QoS: -1 (pub only), 0, 1 or 2 (default 0)") \
+	_(QOS, "qos", 'q', "QOS", CMD_SESSION, "QoS: -1 (pub only), 0, 1 or 2 (default 0)") \
 	_(CLEAN, "clean", 0, NULL, CMD_CLIENT, "CONNECT with CleanSession (the default)") \
 	_(NOCLEAN, "no-clean", 0, NULL, CMD_CLIENT, "CONNECT without CleanSession") \
 	_(TOPIC, "topic", 't', "TOPIC", CMD_CLIENT, "topic name (pub) or filter (sub, sleep)") \
 	_(PREDEF, "predefined", 0, "ID", CMD_CLIENT, "predefined topic id instead of -t") \
 	_(SHORT, "short", 0, "XY", CMD_CLIENT, "two-character short topic name instead of -t") \
-	_(TIMEOUT, "timeout", 0, "SEC", CMD_ALL, \
+	_(RESUME, "resume", 0, NULL, CMD_SUB, \
+	  "CONNECT without CleanSession, no SUBSCRIBE: use the kept session") \
+	_(BIND, "bind", 0, "PORT", CMD_CLIENT | CMD_SEARCH, \
+	  "send from this local UDP port (default: any)") \
+	_(TIMEOUT, "timeout", 0, "SEC", CMD_SESSION | CMD_SEARCH, \
 	  "wait this long for each response before retransmitting (default 3)") \
-	_(RETRIES, "retries", 0, "N", CMD_ALL, "retransmissions before giving up (default 3)") \
+	_(RETRIES, "retries", 0, "N", CMD_SESSION | CMD_SEARCH, \
+	  "retransmissions before giving up (default 3)") \
 	_(VERBOSE, "verbose", 'v', NULL, CMD_ALL, \
 	  "print every message sent (>) and received (<) on stderr") \
 	_(JSON, "json", 0, NULL, CMD_ALL, "machine-readable output, one JSON object a line") \
 	_(HELP, "help", 0, NULL, CMD_ALL, "show this help") \
 	_(MESSAGE, "message", 'm', "MESSAGE", CMD_PUB, "payload to publish") \
 	_(RETAIN, "retain", 'r', NULL, CMD_PUB, "set the Retain flag") \
-	_(COUNT, "count", 'n', "COUNT", CMD_PUB | CMD_SUB, \
-	  "pub: publish COUNT times (default 1); sub: stop after COUNT") \
-	_(COUNT_C, NULL, 'c', "COUNT", CMD_PUB | CMD_SUB, "same as -n") \
+	_(COUNT, "count", 'n', "COUNT", CMD_PUB | CMD_SUB | CMD_LISTEN, \
+	  "pub: publish COUNT times (default 1); sub, listen: stop after COUNT") \
+	_(COUNT_C, NULL, 'c', "COUNT", CMD_PUB | CMD_SUB | CMD_LISTEN, "same as -n") \
 	_(INTERVAL, "interval", 0, "MS", CMD_PUB, "milliseconds between publications (default 0)") \
-	_(WAIT, "wait", 0, "SEC", CMD_SUB, "stop after SEC seconds (default: never)") \
+	_(WAIT, "wait", 0, "SEC", CMD_SUB | CMD_LISTEN, "stop after SEC seconds (default: never)") \
 	_(DURATION, "duration", 0, "SEC", CMD_SLEEP | CMD_LOAD, \
 	  "sleep: sleep duration (1..65535); load: seconds of publishing") \
 	_(CYCLES, "cycles", 0, "N", CMD_SLEEP, "sleep/wake cycles (default 1)") \
@@ -228,6 +250,8 @@ set_opt(struct tmq_opts *o, enum opt_id id, const char *a)
 		o->topic_type = MQTTSN_TOPIC_SHORT;
 		o->topic_id = rc ? 0 : MQTTSN_SHORT_TOPIC(a[0], a[1]);
 		break;
+	case OPT_RESUME: o->resume = true; break;
+	case OPT_BIND: rc = parse_ulong(a, 1, 65535, &u); o->bind_port = (uint16_t)u; break;
 	case OPT_TIMEOUT:
 		rc = parse_double(a, 0.001, 3600, &d);
 		o->timeout_ms = (int)(d * 1000 + 0.5);
@@ -258,9 +282,17 @@ check_opts(const struct cmd *cmd, const struct tmq_opts *o, const bool *given)
 {
 	unsigned int ntopic = given[OPT_TOPIC] + given[OPT_PREDEF] + given[OPT_SHORT];
 
-	if (cmd->bit & CMD_CLIENT) {
+	if (o->resume) {
+		if (ntopic != 0)
+			return "--resume does not SUBSCRIBE: no -t, --predefined or --short";
+		if (given[OPT_CLEAN])
+			return "--resume keeps the session: it cannot be --clean";
+	}
+	if ((cmd->bit & CMD_CLIENT) && !o->resume) {
 		if (ntopic != 1)
 			return "give exactly one of -t, --predefined, --short";
+	}
+	if (cmd->bit & CMD_CLIENT) {
 		if (strlen(o->client_id) > MQTTSN_CLIENT_ID_SPEC_MAX)
 			fprintf(stderr, "tern-mqttsn: warning: client id longer than %d characters "
 				"(the spec's limit)\n", MQTTSN_CLIENT_ID_SPEC_MAX);

@@ -24,13 +24,15 @@ struct tmq_opts {
 	unsigned int retries;
 	bool verbose;
 	bool json;
+	uint16_t bind_port;         /* --bind: local UDP port; 0: any */
 	/* pub */
 	const char *message;
 	bool retain;
 	unsigned long count;        /* pub -n, sub -c; 0: not given */
 	unsigned int interval_ms;
-	/* sub */
+	/* sub, listen */
 	double wait_s;              /* 0: not given */
+	bool resume;                /* sub --resume: no CleanSession, no SUBSCRIBE */
 	/* sleep, load */
 	double duration_s;
 	unsigned int cycles;
@@ -41,10 +43,15 @@ struct tmq_opts {
 	unsigned int fanout;
 };
 
-/* The subcommands (mqttsn_cmd.c, mqttsn_load.c); each returns the exit status. */
+/*
+ * The subcommands (mqttsn_cmd.c, mqttsn_load.c, mqttsn_disc.c); each returns
+ * the exit status.
+ */
 int tmq_cmd_pub(const struct tmq_opts *o);
 int tmq_cmd_sub(const struct tmq_opts *o);
 int tmq_cmd_sleep(const struct tmq_opts *o);
 int tmq_cmd_load(const struct tmq_opts *o);
+int tmq_cmd_search(const struct tmq_opts *o);
+int tmq_cmd_listen(const struct tmq_opts *o);
 
 #endif

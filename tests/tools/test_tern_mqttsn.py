@@ -25,6 +25,7 @@ failed = 0
 count = 0
 
 # MsgType values (spec 5.2.2)
+ADVERTISE, SEARCHGW, GWINFO = 0x00, 0x01, 0x02
 CONNECT, CONNACK, REGISTER, REGACK, PUBLISH, PUBACK = 0x04, 0x05, 0x0A, 0x0B, 0x0C, 0x0D
 PUBCOMP, PUBREC, PUBREL, SUBSCRIBE, SUBACK = 0x0E, 0x0F, 0x10, 0x12, 0x13
 PINGREQ, PINGRESP, DISCONNECT = 0x16, 0x17, 0x18
@@ -66,13 +67,14 @@ class Peer:
 
     def __init__(self, family=socket.AF_INET, silent=False, connack_rc=0, regack_rc=0,
                  puback_rc=0, ignore=(), after_suback=(), suback_qos=None,
-                 on_pubrec=(), on_pingreq=(), broker=False):
+                 on_pubrec=(), on_pingreq=(), broker=False, after_connack=(), gw_id=None):
         self.host = "127.0.0.1" if family == socket.AF_INET else "::1"
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.bind((self.host, 0))
         self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
         self.rx = []
+        self.addrs = []       # the sender of each datagram in rx
         self.silent = silent
         self.connack_rc = connack_rc
         self.regack_rc = regack_rc
@@ -83,6 +85,8 @@ class Peer:
         self.on_pubrec = list(on_pubrec)
         self.on_pingreq = list(on_pingreq)
         self.broker = broker
+        self.after_connack = list(after_connack)
+        self.gw_id = gw_id    # answer SEARCHGW with GWINFO(gw_id)
         self.names = {}       # broker: topic name -> id
         self.subs = {}        # broker: topic id -> [addr]
         self.stop = threading.Event()
@@ -96,6 +100,7 @@ class Peer:
             except socket.timeout:
                 continue
             self.rx.append(data)
+            self.addrs.append(addr)
             if not self.silent:
                 self.answer(data, addr)
 
@@ -111,6 +116,10 @@ class Peer:
             return
         if t == CONNECT:
             self.send(addr, msg(CONNACK, bytes([self.connack_rc])))
+            for m in self.after_connack:
+                self.send(addr, m)
+        elif t == SEARCHGW and self.gw_id is not None:
+            self.send(addr, msg(GWINFO, bytes([self.gw_id])))
         elif t == REGISTER:
             tid = self.topic_id(body[4:].decode())
             self.send(addr, msg(REGACK, u16(tid) + body[2:4] + bytes([self.regack_rc])))
@@ -450,6 +459,138 @@ def test_load():
     check(conns == 6, "load: 2 publishers + 2 x 2 subscribers connect", peer.types()[:12])
 
 
+def free_port(family=socket.AF_INET, host="127.0.0.1"):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_bind():
+    peer = Peer()
+    port = free_port()
+    rc, out, err = run(peer, ["pub", "-i", "b", "--bind", str(port), "-t", "a", "-m", "x"])
+    peer.close()
+    check(rc == 0 and peer.addrs and all(a[1] == port for a in peer.addrs),
+          "pub --bind PORT: every datagram comes from that port",
+          "rc=%d want %d got %s err=%s" % (rc, port, peer.addrs, err))
+    # the port is taken: a clear error, exit 1
+    hold = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hold.bind(("0.0.0.0", 0))
+    peer = Peer()
+    rc, out, err = run(peer, ["sub", "--bind", str(hold.getsockname()[1]), "-t", "a",
+                              "--wait", "0.2"])
+    peer.close()
+    hold.close()
+    check(rc == 1 and "local port" in err and peer.rx == [],
+          "sub --bind a port in use: exit 1, nothing sent", "rc=%d err=%s" % (rc, err))
+
+
+def test_resume():
+    # the gateway kept the session: deliveries on ids this process never saw
+    after = [publish_bytes(0x20, 9, 0x44, b"kept"), publish_bytes(0x01, 7, 0, b"pre")]
+    peer = Peer(after_connack=after)
+    rc, out, err = run(peer, ["sub", "-i", "r1", "--resume", "-c", "2", "--timeout", "0.5"])
+    peer.close()
+    check(rc == 0 and out == "id:9 kept\npredefined:7 pre\n",
+          "sub --resume prints publications on ids it never registered",
+          "rc=%d out=%r err=%s" % (rc, out, err))
+    check("never registered" not in err and "resumed" in err,
+          "sub --resume: no warning for carried-over ids", err)
+    expect_rx(peer, [
+        connect_bytes("r1", flags=0x00),
+        msg(PUBACK, u16(9) + u16(0x44) + b"\x00"),
+        msg(DISCONNECT),
+    ], "sub --resume: CONNECT without CleanSession, no SUBSCRIBE, PUBACK")
+    peer = Peer(after_connack=[publish_bytes(0x00, 3, 0, b"j")])
+    rc, out, err = run(peer, ["sub", "--resume", "-c", "1", "--json", "--timeout", "0.5"])
+    peer.close()
+    try:
+        j = json.loads(out.splitlines()[0])
+        check(rc == 0 and j["topic"] is None and j["topic_id"] == 3,
+              "sub --resume --json: topic null, topic_id", out)
+    except (ValueError, IndexError, KeyError) as e:
+        check(False, "sub --resume --json: topic null, topic_id", "%s: %r" % (e, out))
+
+
+def test_search():
+    peer = Peer(gw_id=42)
+    rc, out, err = run(peer, ["search", "--timeout", "0.5"])
+    peer.close()
+    check(rc == 0 and out == "gateway 42 from %s port %d\n" % (peer.host, peer.port),
+          "search prints the GWINFO's gateway id and sender", "rc=%d out=%r err=%s" %
+          (rc, out, err))
+    check(peer.rx == [bytes([3, SEARCHGW, 0])], "search sends SEARCHGW radius 0",
+          [d.hex() for d in peer.rx])
+    peer = Peer(gw_id=7)
+    rc, out, err = run(peer, ["search", "--json", "--timeout", "0.5"])
+    peer.close()
+    try:
+        j = json.loads(out.splitlines()[0])
+        check(rc == 0 and j["type"] == "gwinfo" and j["gw_id"] == 7 and
+              j["port"] == peer.port, "search --json", out)
+    except (ValueError, IndexError, KeyError) as e:
+        check(False, "search --json", "%s: %r" % (e, out))
+    peer = Peer(silent=True)
+    rc, out, err = run(peer, ["search", "--timeout", "0.1", "--retries", "2"])
+    peer.close()
+    check(rc == 1 and "timeout" in err and "GWINFO" in err and len(peer.rx) == 3,
+          "search without an answer: 1 + 2 SEARCHGW, exit 1", "rc=%d err=%s rx=%d" %
+          (rc, err, len(peer.rx)))
+
+
+def test_listen(family, host, label):
+    port = free_port(family, host)
+    argv = [TOOL, "listen", "-h", host, "-p", str(port), "-c", "2", "--wait", "5"]
+    p = subprocess.Popen(argv + ["--json"] if label.endswith("json") else argv,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tx = socket.socket(family, socket.SOCK_DGRAM)
+    tx.bind((host, 0))
+    t0 = time.monotonic()
+    while p.poll() is None and time.monotonic() - t0 < 5:
+        tx.sendto(msg(GWINFO, b"\x01"), (host, port))          # not an ADVERTISE: ignored
+        tx.sendto(msg(ADVERTISE, b"\x2a" + u16(900)), (host, port))
+        time.sleep(0.1)
+    try:
+        out, err = p.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    out, err = out.decode(), err.decode()
+    sport = tx.getsockname()[1]
+    tx.close()
+    if label.endswith("json"):
+        try:
+            objs = [json.loads(l) for l in out.splitlines()]
+            ok = len(objs) == 2 and all(o == {"type": "advertise", "gw_id": 42,
+                                              "duration": 900, "from": host, "port": sport}
+                                        for o in objs)
+        except ValueError:
+            ok = False
+        check(p.returncode == 0 and ok, "listen %s: -c 2 ADVERTISE as JSON" % label,
+              "rc=%s out=%r err=%s" % (p.returncode, out, err))
+    else:
+        line = "gateway 42 duration 900 from %s port %d\n" % (host, sport)
+        check(p.returncode == 0 and out == line * 2, "listen %s: -c 2 prints two ADVERTISE" %
+              label, "rc=%s out=%r err=%s" % (p.returncode, out, err))
+
+
+def test_listen_timeout():
+    port = free_port()
+    t0 = time.monotonic()
+    p = subprocess.run([TOOL, "listen", "-p", str(port), "-c", "1", "--wait", "0.3"],
+                       capture_output=True, timeout=10)
+    dt = time.monotonic() - t0
+    check(p.returncode == 1 and b"received 0 of 1" in p.stderr and dt < 3,
+          "listen -c 1 --wait 0.3 with nothing heard: exit 1 in time",
+          "rc=%d dt=%.1f %s" % (p.returncode, dt, p.stderr.decode()))
+    p = subprocess.run([TOOL, "listen", "-p", str(port), "--wait", "0.2"],
+                       capture_output=True, timeout=10)
+    check(p.returncode == 0 and p.stdout == b"", "listen --wait without -c: exit 0",
+          "rc=%d %s" % (p.returncode, p.stderr.decode()))
+
+
 def test_usage():
     cases = [
         ([], 2), (["--help"], 0), (["pub", "--help"], 0), (["sub", "--help"], 0),
@@ -462,6 +603,17 @@ def test_usage():
         (["pub", "--short", "abc", "-m", "x"], 2), (["sleep", "-t", "a"], 2),
         (["sleep", "-t", "a", "--duration", "1.5"], 2), (["load", "--clients", "2"], 2),
         (["sub", "-t", "a", "extra"], 2), (["sub", "-t"], 2),
+        (["search", "--help"], 0), (["listen", "--help"], 0),
+        (["sub", "-t", "a", "--bind", "0"], 2), (["sub", "-t", "a", "--bind", "65536"], 2),
+        (["pub", "-t", "a", "-m", "x", "--bind", "http"], 2),
+        (["sleep", "-t", "a", "--duration", "1", "--bind", "-5"], 2),
+        (["load", "--duration", "1", "--bind", "4000"], 2), (["listen", "--bind", "4000"], 2),
+        (["sub", "--resume", "-t", "a"], 2), (["sub", "--resume", "--short", "ab"], 2),
+        (["sub", "--resume", "--clean"], 2), (["pub", "--resume", "-m", "x"], 2),
+        (["sleep", "--resume", "--duration", "1"], 2),
+        (["search", "-t", "a"], 2), (["search", "-q", "1"], 2), (["search", "--wait", "1"], 2),
+        (["search", "x"], 2), (["listen", "-i", "x"], 2), (["listen", "-c", "0"], 2),
+        (["listen", "--wait", "0"], 2), (["listen", "--timeout", "1"], 2),
     ]
     for args, want in cases:
         p = subprocess.run([TOOL] + args, capture_output=True, timeout=10)
@@ -470,7 +622,11 @@ def test_usage():
     # --help of each command lists exactly the options the command accepts.
     for cmd, opt, takes in [("pub", "--interval", True), ("sub", "--interval", False),
                             ("sub", "--wait", True), ("load", "--fanout", True),
-                            ("pub", "--fanout", False), ("sleep", "--cycles", True)]:
+                            ("pub", "--fanout", False), ("sleep", "--cycles", True),
+                            ("sub", "--resume", True), ("pub", "--resume", False),
+                            ("sub", "--bind", True), ("load", "--bind", False),
+                            ("search", "--bind", True), ("search", "--topic", False),
+                            ("listen", "--wait", True), ("listen", "--bind", False)]:
         h = subprocess.run([TOOL, cmd, "--help"], capture_output=True, timeout=10).stdout.decode()
         check((opt in h) == takes, "%s --help %s %s" % (cmd, "lists" if takes else "omits", opt))
 
@@ -499,6 +655,16 @@ def main():
     test_sleep()
     test_verbose()
     test_load()
+    test_bind()
+    test_resume()
+    test_search()
+    test_listen(socket.AF_INET, "127.0.0.1", "IPv4")
+    test_listen(socket.AF_INET, "127.0.0.1", "IPv4 json")
+    if have_ipv6():
+        test_listen(socket.AF_INET6, "::1", "IPv6")
+    else:
+        print("ok - listen IPv6 # SKIP no ::1")
+    test_listen_timeout()
     test_usage()
     print("1..%d" % count)
     return 1 if failed else 0

@@ -415,6 +415,37 @@ static const struct bad_case bad_cases[] = {
 	  { "mqttsn.qos_minus_one (line 6): \"sometimes\" is not a boolean" } },
 	{ "mqttsn duplicate key", PORT0 "mqttsn:\n  port: 1883\n  port: 1884\n",
 	  { "mqttsn.port", "line 7", "duplicate key" } },
+	{ "predefined id twice", PORT0 "mqttsn:\n  predefined:\n    - id: 3\n      topic: a\n"
+	  "    - id: 3\n      topic: b\n",
+	  { "mqttsn.predefined[1].id (line 9): id 3 is already mqttsn.predefined[0]'s" } },
+	{ "predefined topic twice", PORT0 "mqttsn:\n  predefined:\n    - id: 3\n      topic: a\n"
+	  "    - id: 4\n      topic: a\n",
+	  { "mqttsn.predefined[1].topic (line 10)", "topic \"a\" already has predefined id 3" } },
+	{ "predefined topic with a wildcard", PORT0 "mqttsn:\n  predefined:\n    - id: 3\n"
+	  "      topic: a/+\n",
+	  { "mqttsn.predefined[0].topic (line 8)", "is not a topic name" } },
+	{ "predefined id 0", PORT0 "mqttsn:\n  predefined:\n    - id: 0\n      topic: a\n",
+	  { "mqttsn.predefined[0].id (line 7): 0 is out of range (1..65534)" } },
+	{ "predefined id 0xffff", PORT0 "mqttsn:\n  predefined:\n    - id: 65535\n      topic: a\n",
+	  { "mqttsn.predefined[0].id (line 7): 65535 is out of range" } },
+	{ "predefined without topic", PORT0 "mqttsn:\n  predefined:\n    - id: 1\n",
+	  { "mqttsn.predefined[0].topic", "missing" } },
+	{ "access rule with a bad filter", PORT0 "mqttsn:\n  access:\n    - topic: \"a/#/b\"\n"
+	  "      permission: deny\n",
+	  { "mqttsn.access[0].topic (line 7)", "topic \"a/#/b\" is not a valid topic filter" } },
+	{ "access rule without permission", PORT0 "mqttsn:\n  access:\n    - topic: a\n",
+	  { "mqttsn.access[0].permission", "missing" } },
+	{ "access rule with a bad action", PORT0 "mqttsn:\n  access:\n    - topic: a\n"
+	  "      action: read\n      permission: allow\n",
+	  { "mqttsn.access[0].action (line 8): \"read\" is not one of publish, subscribe, both" } },
+	{ "advertise to a unicast IPv6 address", PORT0 "mqttsn:\n  advertise_address: 2001:db8::9\n",
+	  { "mqttsn.advertise_address (line 6)", "not an IPv6 multicast address" } },
+	{ "advertise to loopback", PORT0 "mqttsn:\n  advertise_address: 127.0.0.1\n",
+	  { "mqttsn.advertise_address (line 6)", "not a broadcast or multicast address" } },
+	{ "advertise to garbage", PORT0 "mqttsn:\n  advertise_address: everywhere\n",
+	  { "mqttsn.advertise_address (line 6)", "is not an IPv4 or IPv6 address" } },
+	{ "session_expiry too long", PORT0 "mqttsn:\n  session_expiry: 604801\n",
+	  { "mqttsn.session_expiry (line 6): 604801 is out of range (0..604800)" } },
 };
 
 static void
@@ -615,7 +646,7 @@ test_mqttsn(void)
 	/* JSON: the same key names, integers and booleans, and back */
 	j = tern_config_to_json(cfg);
 	jm = json_object_get(j, "mqttsn");
-	is_int(json_object_size(jm), 14, "mqttsn in JSON: 14 keys");
+	is_int(json_object_size(jm), 20, "mqttsn in JSON: 20 keys");
 	ok(json_is_true(json_object_get(jm, "enabled")), "mqttsn.enabled a JSON boolean");
 	is_int(json_integer_value(json_object_get(jm, "port")), 65535, "mqttsn.port in JSON");
 	is_int(json_integer_value(json_object_get(jm, "max_subscriptions_per_client")), 1024,
@@ -668,6 +699,85 @@ has_key(const char *yaml, const char *key)
 		if (p == yaml || strchr("\n {-", p[-1]) != NULL)
 			return true;
 	return false;
+}
+
+/* @p v dumped compactly equals @p want. */
+static void
+text_is(json_t *v, const char *want, const char *what)
+{
+	char *t = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+
+	is_str(t != NULL ? t : "(null)", want, what);
+	free(t);
+}
+
+/* The reloadable lists, the ADVERTISE keys, and what config.reload compares. */
+static void
+test_mqttsn_lists(void)
+{
+	static const char y[] = PORT0 "mqttsn:\n  gateway_id: 9\n"
+		"  advertise_address: ff02::1\n  advertise_interval: 60\n  session_expiry: 0\n"
+		"  predefined:\n    - {id: 5, topic: a/b}\n    - {id: 700, topic: c}\n"
+		"  access:\n    - {client: \"dev-*\", topic: \"d/%c/#\", action: publish, permission: allow}\n"
+		"    - {topic: \"#\", permission: deny}\n";
+	static const char y2[] = PORT0 "mqttsn:\n  gateway_id: 9\n"
+		"  advertise_address: ff02::1\n  advertise_interval: 60\n  session_expiry: 0\n"
+		"  predefined:\n    - {id: 6, topic: a/b}\n";
+	static const char y3[] = PORT0 "mqttsn:\n  gateway_id: 10\n  max_clients: 7\n"
+		"  advertise_address: ff02::1\n  advertise_interval: 60\n  session_expiry: 0\n";
+	static const char *const skip[] = { "mqttsn.predefined", "mqttsn.access", NULL };
+	struct tern_config *a, *b = NULL, *c = NULL;
+	char err[512] = "";
+	json_t *d, *j;
+
+	a = parse(y, err, sizeof(err));
+	if (!ok(a != NULL, "predefined ids, access rules and ADVERTISE keys parse")) {
+		printf("#   %s\n", err);
+		return;
+	}
+	is_int(a->mqttsn.gateway_id, 9, "gateway_id stored");
+	ok(a->mqttsn.advertise && a->mqttsn.advertise_v6 && a->mqttsn.advertise_addr[0] == 0xff &&
+	   a->mqttsn.advertise_addr[15] == 1, "advertise_address stored as IPv6 ff02::1");
+	is_int(a->mqttsn.advertise_interval, 60, "advertise_interval stored");
+	is_int(a->mqttsn.session_expiry, 0, "session_expiry 0 stored");
+	is_int(a->nb_predef, 2, "two predefined ids");
+	ok(a->predef[1].id == 700 && strcmp(a->predef[1].topic, "c") == 0, "predefined[1] stored");
+	is_int(a->nb_access, 2, "two access rules");
+	ok(strcmp(a->access[0].client, "dev-*") == 0 && a->access[0].ops == 1 &&
+	   a->access[0].allow, "access[0] stored");
+	ok(strcmp(a->access[1].client, "*") == 0 && a->access[1].ops == 3 && !a->access[1].allow,
+	   "access[1]: client and action defaults");
+	j = tern_config_to_json(a);
+	is_str(json_string_value(json_object_get(json_object_get(j, "mqttsn"), "advertise_address")),
+	       "ff02::1", "advertise_address in JSON");
+	is_str(json_string_value(json_object_get(json_array_get(json_object_get(
+		json_object_get(j, "mqttsn"), "access"), 0), "action")), "publish",
+	       "access[0].action in JSON");
+	is_int(json_integer_value(json_object_get(json_array_get(json_object_get(
+		json_object_get(j, "mqttsn"), "predefined"), 1), "id")), 700,
+	       "predefined[1].id in JSON");
+	json_decref(j);
+
+	b = parse(y2, err, sizeof(err));
+	c = parse(y3, err, sizeof(err));
+	if (ok(b != NULL && c != NULL, "the variants parse")) {
+		d = tern_config_diff(a, b, skip);
+		is_int(json_array_size(d), 0, "only reloadable keys differ: nothing listed");
+		json_decref(d);
+		d = tern_config_diff(a, b, NULL);
+		text_is(d, "[\"mqttsn.predefined\",\"mqttsn.access\"]", "without skip: the lists differ");
+		json_decref(d);
+		d = tern_config_diff(b, c, skip);
+		text_is(d, "[\"mqttsn.max_clients\",\"mqttsn.gateway_id\"]",
+			"other keys are named, in table order");
+		json_decref(d);
+		d = tern_config_diff(a, a, NULL);
+		is_int(json_array_size(d), 0, "a config equals itself");
+		json_decref(d);
+	}
+	tern_config_free(a);
+	tern_config_free(b);
+	tern_config_free(c);
 }
 
 static void
@@ -797,6 +907,7 @@ main(void)
 	test_defaults_apply();
 	test_examples();
 	test_bad();
+	test_mqttsn_lists();
 	test_input_limits();
 	test_json_round_trip();
 	test_mqttsn();

@@ -121,6 +121,97 @@ static const struct {
 	{ "cafe/+", "caf\xc3\xa9/x", false },
 };
 
+/* topic_filter_covers(outer, inner) and topic_filters_intersect(outer, inner). */
+static const struct {
+	const char *outer;
+	const char *inner;
+	bool covers;
+	bool meets;
+} relations[] = {
+	{ "a/b", "a/b", true, true },
+	{ "a/b", "a/c", false, false },
+	{ "a/b", "a/b/", false, false },
+	{ "a/b", "a/+", false, true },
+	{ "a/b", "a/#", false, true },
+	{ "a/b", "a", false, false },
+	{ "a/+", "a/b", true, true },
+	{ "a/+", "a/+", true, true },
+	{ "a/+", "a/", true, true },
+	{ "a/+", "a//", false, false },
+	{ "a/+", "a/#", false, true },             /* "a/#" has "a" and "a/b/c" */
+	{ "a/+", "a", false, false },
+	{ "a/+", "a/b/c", false, false },
+	{ "a/+", "+/b", false, true },
+	{ "a/#", "a", true, true },                /* '#' also stands for no level */
+	{ "a/#", "a/", true, true },
+	{ "a/#", "a/#", true, true },
+	{ "a/#", "a/+", true, true },
+	{ "a/#", "a/+/#", true, true },
+	{ "a/#", "a/b/c", true, true },
+	{ "a/#", "ab", false, false },
+	{ "a/#", "b/#", false, false },
+	{ "a/#", "+", false, true },
+	{ "a/#", "#", false, true },
+	{ "a/#", "+/b", false, true },
+	{ "a/+/#", "a/#", false, true },           /* "a" */
+	{ "a/+/#", "a/+", true, true },
+	{ "a/+/#", "a/b/c", true, true },
+	{ "a/+/c", "a/b/+", false, true },
+	{ "a/+/c", "a/b", false, false },
+	{ "a//b", "a//b", true, true },
+	{ "a//b", "a/b", false, false },
+	{ "a//b", "a/+/b", false, true },
+	{ "a/+/b", "a//b", true, true },
+	{ "#", "a", true, true },
+	{ "#", "a/b/c", true, true },
+	{ "#", "/", true, true },
+	{ "#", "a//b", true, true },
+	{ "#", "#", true, true },
+	{ "#", "+", true, true },
+	{ "#", "+/#", true, true },
+	{ "#", "+/+/+", true, true },
+	{ "+", "#", false, true },
+	{ "+", "+", true, true },
+	{ "+", "a", true, true },
+	{ "+", "/", false, false },
+	{ "+", "+/#", false, true },               /* "x/y" */
+	{ "+/+", "/", true, true },
+	{ "/+", "/", true, true },
+	{ "+/#", "#", true, true },                /* a name has a first level */
+	{ "+/#", "+", true, true },
+	{ "+/#", "+/#", true, true },
+	{ "+/#", "a/b", true, true },
+	{ "+/+/#", "#", false, true },             /* "a" */
+	{ "+/+/#", "+/#", false, true },
+	/* a name is never empty: "/#" has "/" but not "" */
+	{ "/#", "/", true, true },
+	{ "/#", "+", false, false },
+	{ "/#", "/#", true, true },
+	{ "/+/#", "/#", true, true },
+	{ "+/+/#", "/#", true, true },
+	{ "/+", "/#", false, true },
+	{ "#", "/#", true, true },
+	/* leading wildcards do not reach names starting with '$' */
+	{ "#", "$SYS", false, false },
+	{ "#", "$SYS/#", false, false },
+	{ "#", "$SYS/+", false, false },
+	{ "+/#", "$SYS/x", false, false },
+	{ "+/monitor/+", "$SYS/monitor/x", false, false },
+	{ "+/+", "$SYS/+", false, false },
+	{ "$SYS/#", "$SYS", true, true },
+	{ "$SYS/#", "$SYS/monitor/+", true, true },
+	{ "$SYS/+", "$SYS/#", false, true },
+	{ "$SYS/+", "+/+", false, false },
+	{ "$SYS/#", "#", false, false },
+	{ "$SYS/#", "+/#", false, false },
+	{ "$SYS", "$SYS", true, true },
+	{ "a/$b", "a/+", false, true },
+	{ "a/+", "a/$b", true, true },             /* only the first level counts */
+	{ "#", "a/$b", true, true },
+	{ "$", "+", false, false },
+	{ "x$", "+", false, true },
+};
+
 static void
 test_checks(void)
 {
@@ -161,6 +252,50 @@ test_matches(void)
 	}
 	ok(topic_match(S("a/b"), S("a/b/c")) == false, "prefix is not a match");
 	ok(topic_match(S("a/b/c"), "a/b/cd", 5), "name length bounds the compare");
+}
+
+static void
+test_relations(void)
+{
+	for (size_t i = 0; i < sizeof(relations) / sizeof(relations[0]); i++) {
+		const char *o = relations[i].outer, *n = relations[i].inner;
+		size_t ol = strlen(o), nl = strlen(n);
+
+		ok(topic_filter_check(o, ol) >= 0 && topic_filter_check(n, nl) >= 0,
+		   "relation %zu: valid filters", i);
+		is_int(topic_filter_covers(o, ol, n, nl), relations[i].covers,
+		       "\"%s\" %s \"%s\"", o, relations[i].covers ? "covers" : "does not cover", n);
+		is_int(topic_filters_intersect(o, ol, n, nl), relations[i].meets,
+		       "\"%s\" %s \"%s\"", o, relations[i].meets ? "meets" : "does not meet", n);
+		is_int(topic_filters_intersect(n, nl, o, ol), relations[i].meets,
+		       "\"%s\" %s \"%s\" (swapped)", n, relations[i].meets ? "meets" : "does not meet", o);
+		ok(topic_filter_covers(o, ol, o, ol) && topic_filter_covers(n, nl, n, nl),
+		   "relation %zu: each covers itself", i);
+		/* both ways: equal sets of names, both covers */
+		if (relations[i].covers && topic_filter_covers(n, nl, o, ol))
+			ok(relations[i].meets, "relation %zu: mutual cover meets", i);
+	}
+	/* on a name, both relations are topic_match() */
+	for (size_t i = 0; i < sizeof(matches) / sizeof(matches[0]); i++) {
+		const char *f = matches[i].filter, *n = matches[i].name;
+
+		is_int(topic_filter_covers(f, strlen(f), n, strlen(n)), matches[i].match,
+		       "covers agrees with match: \"%s\" \"%s\"", f, n);
+		is_int(topic_filters_intersect(f, strlen(f), n, strlen(n)), matches[i].match,
+		       "intersect agrees with match: \"%s\" \"%s\"", f, n);
+		is_int(topic_filters_intersect(n, strlen(n), f, strlen(f)), matches[i].match,
+		       "intersect agrees with match, swapped: \"%s\" \"%s\"", n, f);
+	}
+	/* lengths are honoured, and invalid input gets an answer */
+	ok(topic_filter_covers("a/#x", 3, S("a/b")), "outer length bounds the filter");
+	ok(topic_filter_covers(S("a/b"), "a/bc", 3), "inner length bounds the filter");
+	ok(topic_filters_intersect("a/+/c", 3, "a/b/d", 3), "both lengths honoured");
+	ok(!topic_filters_intersect(S("a/b"), S("a/b/c")), "prefix does not meet");
+	(void)topic_filter_covers(S("#/a"), S("a/#/b"));
+	(void)topic_filters_intersect(S("a+/##"), S("+a/#/"));
+	(void)topic_filter_covers("", 0, "", 0);
+	(void)topic_filters_intersect("", 0, S("#"));
+	ok(true, "invalid filters get an answer");
 }
 
 static void
@@ -206,6 +341,7 @@ main(void)
 {
 	test_checks();
 	test_matches();
+	test_relations();
 	test_levels();
 	return done_testing();
 }
