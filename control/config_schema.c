@@ -554,7 +554,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "mqttsn.advertise_address", CFG_LEAF, &cfg_t_advaddr, .def_doc = "none: no ADVERTISE",
 	  .store = cfg_store_adv_addr, .show = cfg_show_adv_addr,
 	  .doc = "Send ADVERTISE to this address every advertise_interval seconds, from each "
-		 "port with an address of its family (`255.255.255.255`, `ff02::1`)." },
+		 "port with an address of its family (`255.255.255.255`, `ff02::1`; a subnet's "
+		 "directed broadcast: from the ports on that subnet)." },
 	{ CFG_MQTTSN(advertise_interval, &cfg_t_uint), .def = "900",
 	  .min = 1, .max = CFG_FIT(advertise_interval, 65535),
 	  .doc = "Seconds between two ADVERTISEs (the specification's T_ADV: 15 minutes or "

@@ -129,6 +129,9 @@ int mqttsn_setup(const struct dp_mqttsn_params *p, char *err, size_t errlen);
 void mqttsn_teardown(void);
 /** A valid UDP datagram to the MQTT-SN port, on the worker owning its flow. */
 void mqttsn_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk);
+/** A valid UDP datagram to a broadcast or multicast address and the MQTT-SN port. */
+void mqttsn_rx_bcast(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m,
+		     const struct net_pkt *pk);
 /** Per iteration: done ops, publications from other workers, timers, forwarding. */
 void mqttsn_poll(struct dp_worker *w);
 /** After the worker stopped: release what it holds. */

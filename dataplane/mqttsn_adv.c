@@ -13,6 +13,9 @@
  * address that is not multicast (255.255.255.255 or a directed broadcast),
  * the RFC 1112 and RFC 2464 mappings for multicast.
  *
+ * A directed broadcast (an IPv4 address that is neither multicast nor
+ * 255.255.255.255) goes out only of the ports whose subnet it is.
+ *
  * One copy per port, so one sender: worker 0. Its timer is a TSC deadline
  * in this file (adv_next), read and written by worker 0 only, checked once
  * per iteration: no other worker touches it and struct mq_worker keeps no
@@ -38,6 +41,21 @@
 #define ADV_IP6_HLEN 40
 #define ADV_IP6_HLIM 7          /* offset of the hop limit in the IPv6 header */
 #define ADV_UDP_HLEN 8
+
+/* Does an IPv4 ADVERTISE to @p a belong on the link of @p nif? */
+static bool
+adv_on_link(const struct net_if *nif, const uint8_t a[4])
+{
+	uint32_t dst, own, mask;
+
+	if (a[0] >= 224 || (a[0] & a[1] & a[2] & a[3]) == 255)
+		return true;    /* multicast, or the limited broadcast: every link */
+	dst = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+	own = (uint32_t)nif->ip4[0] << 24 | (uint32_t)nif->ip4[1] << 16 |
+	      (uint32_t)nif->ip4[2] << 8 | nif->ip4[3];
+	mask = nif->ip4_prefix == 0 ? 0 : ~(uint32_t)0 << (32 - nif->ip4_prefix);
+	return (dst & mask) == (own & mask);
+}
 
 /* Worker 0 only: the next round's TSC deadline, and the node it was armed for. */
 static uint64_t adv_next;
@@ -132,6 +150,8 @@ mq_adv_poll(struct dp_worker *w)
 		struct rte_mbuf *m;
 
 		if (p->advertise_v6 ? !nif->has_ip6 : !nif->has_ip4)
+			continue;
+		if (!p->advertise_v6 && !adv_on_link(nif, p->advertise_addr))
 			continue;
 		m = adv_frame(pidx, &peer, &msg);
 		if (m == NULL) {

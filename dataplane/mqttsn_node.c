@@ -1406,37 +1406,76 @@ key_of(const struct net_peer *peer, uint16_t pidx, const struct mqttsn_msg *msg,
 	}
 }
 
-static void
-node_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk)
+/* Decode a datagram for the node, counting it; false (counted) if it is dropped. */
+static bool
+decode(struct dp_worker *w, uint16_t pidx, const struct rte_mbuf *m, const struct net_pkt *pk,
+       struct mqttsn_msg *msg)
 {
-	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-	const uint8_t *data = frame + pk->l4_off + 8;
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *) + pk->l4_off + 8;
 	size_t len = (size_t)pk->l4_len - 8;
-	struct mqttsn_msg msg, a;
-	struct net_peer peer;
-	struct mq_key key;
-	struct mq_sess *s;
 
 	if (len > mq->p.max_message_size || (size_t)pk->l4_off + pk->l4_len > m->data_len) {
 		cnt(w, pidx, DP_CNT_MQTTSN_TOO_BIG);
-		goto drop;
+		return false;
 	}
-	if (mqttsn_decode(data, len, &msg) < 0) {
-		cnt(w, pidx, DP_CNT_MQTTSN_ERR_SHORT + msg.err - MQTTSN_ERR_SHORT);
-		goto drop;
+	if (mqttsn_decode(data, len, msg) < 0) {
+		cnt(w, pidx, DP_CNT_MQTTSN_ERR_SHORT + msg->err - MQTTSN_ERR_SHORT);
+		return false;
 	}
-	cnt(w, pidx, cnt_type(DP_CNT_MQTTSN_RX_ADVERTISE, msg.type));
-	if (msg.encap.present) {
+	cnt(w, pidx, cnt_type(DP_CNT_MQTTSN_RX_ADVERTISE, msg->type));
+	if (msg->encap.present) {
 		/*
 		 * From a forwarder (spec 5.5): the client is the forwarder's
 		 * address and the wireless node id; answers go back wrapped.
 		 */
 		cnt(w, pidx, DP_CNT_MQTTSN_ENCAP_RX);
-		if (msg.encap.node_id.len > MQ_WNID_MAX) {
+		if (msg->encap.node_id.len > MQ_WNID_MAX) {
 			cnt(w, pidx, DP_CNT_MQTTSN_ENCAP_BAD);
-			goto drop;
+			return false;
 		}
 	}
+	return true;
+}
+
+/*
+ * A datagram to a broadcast or multicast address: clients look for a
+ * gateway with SEARCHGW (spec 6.1). GWINFO goes back to the searcher
+ * itself; everything else sent that way is not for a gateway.
+ */
+void
+mqttsn_rx_bcast(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mqttsn_msg msg, a;
+	struct net_peer peer;
+	struct mq_key key;
+
+	if (decode(w, pidx, m, pk, &msg)) {
+		if (msg.type == MQTTSN_SEARCHGW) {
+			net_peer_from(frame, pk, &peer);
+			key_of(&peer, pidx, &msg, &key);
+			w->mq->rx_key = &key;
+			a = (struct mqttsn_msg){ .type = MQTTSN_GWINFO, .gw_id = mq->p.gateway_id };
+			mq_send(w, NULL, &peer, pidx, &a);
+			w->mq->rx_key = NULL;
+		} else {
+			cnt(w, pidx, DP_CNT_MQTTSN_UNEXPECTED);
+		}
+	}
+	rte_pktmbuf_free(m);
+}
+
+static void
+node_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mqttsn_msg msg, a;
+	struct net_peer peer;
+	struct mq_key key;
+	struct mq_sess *s;
+
+	if (!decode(w, pidx, m, pk, &msg))
+		goto drop;
 	net_peer_from(frame, pk, &peer);
 	key_of(&peer, pidx, &msg, &key);
 	w->mq->rx_key = &key;

@@ -281,6 +281,14 @@ handle(struct dp_worker *w, const struct dp_port *p, uint16_t pidx, struct rte_m
 		}
 		udp_dispatch(w, p, pidx, m, &pk, c);
 		return;
+	case NET_UDP_BCAST:
+		/* no flow to steer: any worker answers a search */
+		if (dp.mqttsn && pk.dst_port == dp.mqttsn_port) {
+			mqttsn_rx_bcast(w, pidx, m, &pk);
+			return;
+		}
+		punt(w, p, pidx, m, c);
+		return;
 	case NET_PUNT:
 		punt(w, p, pidx, m, c);
 		return;

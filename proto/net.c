@@ -417,8 +417,17 @@ classify_ip4(const uint8_t *l3, size_t left, const struct net_if *ifc, unsigned 
 	out->l4_proto = l3[IP4_PROTO];
 	out->frame_len = (uint16_t)(out->l3_off + tot);
 
-	if (!ifc->has_ip4 || !eq4(l3 + IP4_DST, ifc->ip4))
-		return ip4_is_bcast(ifc, l3 + IP4_DST) ? NET_PUNT : NET_DROP_IP4_NOT_OURS;
+	if (!ifc->has_ip4 || !eq4(l3 + IP4_DST, ifc->ip4)) {
+		enum net_fate f;
+
+		if (!ip4_is_bcast(ifc, l3 + IP4_DST))
+			return NET_DROP_IP4_NOT_OURS;
+		if (l3[IP4_PROTO] != NET_IPPROTO_UDP)
+			return NET_PUNT;
+		/* a discovery protocol's search (MQTT-SN SEARCHGW) comes this way */
+		f = check_udp(l4, l4_len, hw, false, l3 + IP4_SRC, l3 + IP4_DST, out);
+		return f == NET_UDP4 ? NET_UDP_BCAST : f;
+	}
 
 	switch (l3[IP4_PROTO]) {
 	case NET_IPPROTO_UDP:
@@ -516,6 +525,11 @@ classify_ip6(const uint8_t *l3, size_t left, const struct net_if *ifc, unsigned 
 	ours = ifc->has_ip6 && eq16(dst, ifc->ip6);
 	snm = ifc->has_ip6 && ip6_is_solicited_node(dst, ifc->ip6);
 	if (!ours && !snm) {
+		if (ip6_is_mcast(dst) && nh == NET_IPPROTO_UDP) {
+			enum net_fate f = check_udp(l4, plen, hw, true, l3 + IP6_SRC, dst, out);
+
+			return f == NET_UDP6 ? NET_UDP_BCAST : f;
+		}
 		if (ip6_is_mcast(dst) || ip6_is_linklocal(dst))
 			return NET_PUNT;
 		return NET_DROP_IP6_NOT_OURS;

@@ -47,6 +47,7 @@
 	_(ICMP6_ECHO,      "icmp6_echo",      "ICMPv6 echo requests to the port's IPv6 address, answered") \
 	_(UDP4,            "udp4",            "valid UDP/IPv4 datagrams to the port's address") \
 	_(UDP6,            "udp6",            "valid UDP/IPv6 datagrams to the port's address") \
+	_(UDP_BCAST,       "udp_bcast",       "valid UDP datagrams to a broadcast or multicast address (SEARCHGW to the MQTT-SN port answered, the rest to the host stack)") \
 	_(PUNT,            "punt",            "frames for the host stack (TCP, other ICMP, ARP replies, multicast, ...)") \
 	_(DROP_RUNT,       "drop_runt",       "frames shorter than an Ethernet (and VLAN) header") \
 	_(DROP_NOT_OUR_MAC, "drop_not_our_mac", "unicast frames for another MAC address") \

@@ -15,7 +15,7 @@ MQ=$(dirname "$TERND")/../tests/tools/tern-mqttsn
 tern_start
 
 cap=$T_DIR/mqttsn.pcap
-cns tshark -q -i "$TAP" -f "udp port 1883" -w "$cap" >/dev/null 2>&1 &
+ip netns exec "$CNS" tshark -q -i "$TAP" -f "udp port 1883" -w "$cap" >/dev/null 2>&1 &
 tshark_pid=$!
 for _ in $(seq 50); do [ -s "$cap" ] && break; sleep 0.1; done
 

@@ -88,12 +88,16 @@ assert g and all(1.5 <= x <= 2.6 for x in g), g' "$gaps"
 	is "$label: no ADVERTISE failed to build" "$(counter mqttsn_deliver_failed)" 0
 }
 
-# search_check LABEL ROUTER
+# search_check LABEL ROUTER BROADCAST: SEARCHGW to the router, then to a
+# broadcast or multicast address (spec 6.1): GWINFO comes from the router
 search_check() {
 	local out
 	out=$(mq search -h "$2" --timeout 1)
 	is "$1: search gets GWINFO from gateway 42" "$out" "gateway 42 from $2 port 1883"
 	check "$1: GWINFO counted" test "$(counter mqttsn_tx_gwinfo)" -ge 1
+	out=$(mq search -h "$3" --timeout 1)
+	is "$1: a search sent to $3 is answered too" "$out" "gateway 42 from $2 port 1883"
+	check "$1: ... counted as udp_bcast" test "$(counter udp_bcast)" -ge 1
 }
 
 stop_check() {
@@ -108,7 +112,7 @@ config 255.255.255.255
 tern_start
 capture_start adv4
 listen_check IPv4 "$ROUTER4" -p 1883
-search_check IPv4 "$ROUTER4"
+search_check IPv4 "$ROUTER4" 192.0.2.255
 capture_stop
 wire_check IPv4 ff:ff:ff:ff:ff:ff ip.dst 255.255.255.255
 stop_check IPv4
@@ -118,7 +122,7 @@ config ff02::1
 tern_start
 capture_start adv6
 listen_check IPv6 "$ROUTER6" -h ff02::1 -p 1883
-search_check IPv6 "$ROUTER6"
+search_check IPv6 "$ROUTER6" "ff02::1%$TAP"
 capture_stop
 wire_check IPv6 33:33:00:00:00:01 ipv6.dst ff02::1 ipv6.hlim 255
 # an IPv4 listener hears nothing: the router advertises where it was told to only

@@ -562,17 +562,21 @@ test_udp4(int vlan)
 	is_fate(classify(b, n, &p), NET_DROP_UDP_BAD_LEN, "IP payload shorter than a UDP header%s",
 		v);
 
-	/* Broadcast and multicast go to the host stack before any UDP check. */
+	/* UDP to a broadcast or multicast address is checked, then its own fate. */
 	n = mk_ip4(b, (struct ip4_spec){ .dmac = bcast_mac, .vlan = vlan, .dst = lbcast_ip4,
 				      .proto = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
-	is_fate(classify(b, n, &p), NET_PUNT, "UDP to 255.255.255.255 punted%s", v);
-	is_int(p.frame_len, n, "punt frame_len%s", v);
+	is_fate(classify(b, n, &p), NET_UDP_BCAST, "UDP to 255.255.255.255: udp_bcast%s", v);
+	is_int(p.frame_len, n, "udp_bcast frame_len%s", v);
+	is_int(p.dst_port, rd16(l4 + 2), "udp_bcast dst_port%s", v);
 	n = mk_ip4(b, (struct ip4_spec){ .dmac = bcast_mac, .vlan = vlan, .dst = dbcast_ip4,
 				      .proto = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
-	is_fate(classify(b, n, &p), NET_PUNT, "UDP to the directed broadcast punted%s", v);
+	is_fate(classify(b, n, &p), NET_UDP_BCAST, "UDP to the directed broadcast: udp_bcast%s", v);
 	n = mk_ip4(b, (struct ip4_spec){ .dmac = bcast_mac, .vlan = vlan, .dst = mcast_ip4,
 				      .proto = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
-	is_fate(classify(b, n, &p), NET_PUNT, "UDP to 224.0.0.251 punted%s", v);
+	is_fate(classify(b, n, &p), NET_UDP_BCAST, "UDP to 224.0.0.251: udp_bcast%s", v);
+	n = mk_ip4(b, (struct ip4_spec){ .dmac = bcast_mac, .vlan = vlan, .dst = lbcast_ip4,
+				      .proto = NET_IPPROTO_TCP, .l4 = l4, .l4len = 20 });
+	is_fate(classify(b, n, &p), NET_PUNT, "TCP to 255.255.255.255 punted%s", v);
 	n = mk_ip4(b, (struct ip4_spec){ .vlan = vlan, .dst = other_ip4,
 				      .proto = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
 	is_fate(classify(b, n, &p), NET_DROP_IP4_NOT_OURS, "UDP to another unicast address%s", v);
@@ -666,7 +670,7 @@ test_ip4_hdr(void)
 				      .proto = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
 	is_fate(classify(b, n, &p), NET_DROP_IP4_NOT_OURS, ".127 is not broadcast in a /24");
 	ifc.ip4_prefix = 25;
-	is_fate(classify(b, n, &p), NET_PUNT, ".127 is the broadcast of a /25");
+	is_fate(classify(b, n, &p), NET_UDP_BCAST, ".127 is the broadcast of a /25");
 	ifc.ip4_prefix = 31;
 	n = mk_ip4(b, (struct ip4_spec){ .vlan = NO_VLAN, .dst = our_ip4,
 				      .proto = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
@@ -683,7 +687,7 @@ test_ip4_hdr(void)
 		"another subnet's broadcast is not ours");
 	n = mk_ip4(b, (struct ip4_spec){ .vlan = NO_VLAN, .dst = (const uint8_t[]){ 239, 1, 2, 3 },
 				      .proto = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
-	is_fate(classify(b, n, &p), NET_PUNT, "239/8 multicast punted");
+	is_fate(classify(b, n, &p), NET_UDP_BCAST, "239/8 multicast: udp_bcast");
 
 	/* An interface without IPv4 owns no IPv4 unicast address. */
 	ifc.has_ip4 = false;
@@ -875,7 +879,10 @@ test_udp6(int vlan)
 	n = mk_ip6(b, (struct ip6_spec){ .dmac = all_nodes_mac, .vlan = vlan, .dst = all_nodes_ip6,
 				      .nh = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
 	fix_l4(b);
-	is_fate(classify(b, n, &p), NET_PUNT, "UDP to ff02::1 punted%s", v);
+	is_fate(classify(b, n, &p), NET_UDP_BCAST, "UDP to ff02::1: udp_bcast%s", v);
+	b[n - 1] ^= 0xff;
+	is_fate(classify(b, n, &p), NET_DROP_UDP_BAD_CKSUM,
+		"UDP to ff02::1 with a bad checksum dropped%s", v);
 	n = mk_ip6(b, (struct ip6_spec){ .dmac = snm_mac, .vlan = vlan, .dst = snm_ip6,
 				      .nh = NET_IPPROTO_UDP, .l4 = l4, .l4len = ul });
 	fix_l4(b);
