@@ -342,6 +342,20 @@ cfg_check_access(struct cfg_ctx *c)
 	return 0;
 }
 
+/* coap: what one key's range cannot say. */
+static int
+cfg_check_coap(struct cfg_ctx *c)
+{
+	const struct dp_coap_params *p = &c->cfg->coap;
+
+	if (p->block_size & (p->block_size - 1))
+		return cfg_fail(c, "coap.block_size", "%u is not a power of two (16, 32, ... 1024)",
+				p->block_size);
+	if (c->cfg->mqttsn.enabled && p->enabled && c->cfg->mqttsn.port == p->port)
+		return cfg_fail(c, "coap.port", "%u is mqttsn.port too", p->port);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Public interface */
 
@@ -402,7 +416,8 @@ tern_config_parse(const char *yaml, size_t len, const char *name, char *err, siz
 	}
 	/* an empty document loads as NULL: every key is then missing */
 	if (cfg_convert_map(&c, "", raw, "") < 0 || cfg_check_ports(&c) < 0 ||
-	    cfg_check_predef(&c) < 0 || cfg_check_access(&c) < 0)
+	    cfg_check_predef(&c) < 0 || cfg_check_access(&c) < 0 ||
+	    cfg_check_coap(&c) < 0)
 		goto fail;
 	if (cfg_dup(&c.cfg->source, name != NULL ? name : "<string>") < 0) {
 		cfg_fail_at(&c, NULL, 0, "out of memory");

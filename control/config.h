@@ -46,6 +46,7 @@ struct tern_config {
 	 * "rejected: congestion" and counted. Ranges: docs/configuration.md.
 	 */
 	struct dp_mqttsn_params mqttsn;
+	struct dp_coap_params coap;    /* the CoAP node (`coap:`) */
 	struct tern_predef *predef;    /* mqttsn.predefined, nb_predef entries */
 	unsigned int nb_predef;
 	struct tern_access *access;    /* mqttsn.access, in order */

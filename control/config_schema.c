@@ -305,6 +305,69 @@ cfg_show_adv_addr(const struct tern_config *cfg, unsigned int idx)
 	return json_string(buf);
 }
 
+/* coap.*: as mqttsn.* */
+#define CFG_COAP_UINT(field)                                                        \
+	static int cfg_store_coap_##field(struct cfg_ctx *c, const union cfg_val *v)   \
+	{                                                                           \
+		c->cfg->coap.field = (__typeof__(c->cfg->coap.field))v->u;          \
+		return 0;                                                           \
+	}                                                                           \
+	static json_t *cfg_show_coap_##field(const struct tern_config *cfg,         \
+					     unsigned int idx)                      \
+	{                                                                           \
+		(void)idx;                                                          \
+		return json_integer(cfg->coap.field);                               \
+	}
+
+static int
+cfg_store_coap_enabled(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->coap.enabled = v->b;
+	return 0;
+}
+
+static json_t *
+cfg_show_coap_enabled(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return json_boolean(cfg->coap.enabled);
+}
+
+static int
+cfg_store_coap_prefix(struct cfg_ctx *c, const union cfg_val *v)
+{
+	snprintf(c->cfg->coap.prefix, sizeof(c->cfg->coap.prefix), "%s", v->s);
+	return 0;
+}
+
+static json_t *
+cfg_show_coap_prefix(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return json_string(cfg->coap.prefix);
+}
+
+CFG_COAP_UINT(port)
+CFG_COAP_UINT(max_endpoints)
+CFG_COAP_UINT(max_observers)
+CFG_COAP_UINT(max_observers_per_endpoint)
+CFG_COAP_UINT(max_message_size)
+CFG_COAP_UINT(block_size)
+CFG_COAP_UINT(ack_timeout_ms)
+CFG_COAP_UINT(ack_random_factor_pct)
+CFG_COAP_UINT(max_retransmit)
+CFG_COAP_UINT(notify_con_every)
+CFG_COAP_UINT(max_age)
+CFG_COAP_UINT(rate_limit)
+
+#define CFG_COAP(field, type)                                                       \
+	"coap." #field, CFG_LEAF, (type), .store = cfg_store_coap_##field,          \
+	.show = cfg_show_coap_##field
+
+#define CFG_COAP_FIT(field, max)                                                    \
+	((max) + 0 * sizeof(char[(__typeof__(((struct tern_config *)0)->coap.field))(max) \
+				 == (max) ? 1 : -1]))
+
 /* mqttsn.predefined[] */
 static int
 cfg_store_predef(struct cfg_ctx *c, const union cfg_val *v)
@@ -591,6 +654,55 @@ const struct cfg_key cfg_keys[] = {
 	  .allowed = cfg_access_permissions,
 	  .store = cfg_store_access_perm, .show = cfg_show_access_perm,
 	  .doc = "`allow` or `deny`." },
+	{ "coap", CFG_MAP,
+	  .doc = "The CoAP node (RFC 7252) with its publish/subscribe broker: topics are the "
+		 "MQTT-SN node's (docs/coap.md). A limit that is hit is answered 5.03 with Max-Age "
+		 "and counted." },
+	{ CFG_COAP(enabled, &cfg_t_bool), .def = "true",
+	  .doc = "Serve CoAP on the ports' addresses." },
+	{ CFG_COAP(port, &cfg_t_uint), .def = "5683", .min = 1, .max = CFG_COAP_FIT(port, 65535),
+	  .doc = "UDP port the node listens on." },
+	{ CFG_COAP(prefix, &cfg_t_name), .def = "ps", .min = 1, .max = DP_COAP_PREFIX_LEN - 1,
+	  .doc = "Path of the pub/sub collection: topic `a/b` is `/<prefix>/a/b`." },
+	{ CFG_COAP(max_endpoints, &cfg_t_uint), .def = "10000",
+	  .min = 1, .max = CFG_COAP_FIT(max_endpoints, 1000000),
+	  .doc = "Peers (address and port) remembered at once, split over the workers: "
+		 "message de-duplication and observers need one." },
+	{ CFG_COAP(max_observers, &cfg_t_uint), .def = "10000",
+	  .min = 1, .max = CFG_COAP_FIT(max_observers, 1000000),
+	  .doc = "Observe registrations in all, split over the workers." },
+	{ CFG_COAP(max_observers_per_endpoint, &cfg_t_uint), .def = "16",
+	  .min = 1, .max = CFG_COAP_FIT(max_observers_per_endpoint, 1024),
+	  .doc = "Observe registrations of one peer." },
+	{ CFG_COAP(max_message_size, &cfg_t_uint), .def = "1152",
+	  .min = 64, .max = CFG_COAP_FIT(max_message_size, 8192),
+	  .doc = "Bytes of one CoAP message (RFC 7252 4.6 suggests 1152); larger requests get "
+		 "4.13 with Size1, larger responses go block-wise." },
+	{ CFG_COAP(block_size, &cfg_t_uint), .def = "1024",
+	  .min = 16, .max = CFG_COAP_FIT(block_size, 1024),
+	  .doc = "Block size for responses that do not fit (RFC 7959): a power of two, "
+		 "16..1024; a client may ask for smaller." },
+	{ CFG_COAP(ack_timeout_ms, &cfg_t_uint), .def = "2000",
+	  .min = 100, .max = CFG_COAP_FIT(ack_timeout_ms, 60000),
+	  .doc = "ACK_TIMEOUT: first retransmission of a CON notification." },
+	{ CFG_COAP(ack_random_factor_pct, &cfg_t_uint), .def = "150",
+	  .min = 100, .max = CFG_COAP_FIT(ack_random_factor_pct, 400),
+	  .doc = "ACK_RANDOM_FACTOR x 100: the first timeout is drawn between ACK_TIMEOUT and "
+		 "this much of it." },
+	{ CFG_COAP(max_retransmit, &cfg_t_uint), .def = "4",
+	  .min = 0, .max = CFG_COAP_FIT(max_retransmit, 10),
+	  .doc = "MAX_RETRANSMIT: then the observer is removed." },
+	{ CFG_COAP(notify_con_every, &cfg_t_uint), .def = "20",
+	  .min = 1, .max = CFG_COAP_FIT(notify_con_every, 65535),
+	  .doc = "Every Nth notification to an observer is confirmable (and one at least every "
+		 "24 hours, RFC 7641 4.5); the others are non-confirmable." },
+	{ CFG_COAP(max_age, &cfg_t_uint), .def = "60",
+	  .min = 0, .max = CFG_COAP_FIT(max_age, 86400),
+	  .doc = "Max-Age of topic values and notifications, seconds." },
+	{ CFG_COAP(rate_limit, &cfg_t_uint), .def = "0",
+	  .min = 0, .max = CFG_COAP_FIT(rate_limit, 1000000),
+	  .doc = "Requests per second one peer may send (a burst of as many); more get 5.03 "
+		 "with Max-Age 1 and are counted. 0: no limit." },
 };
 
 const size_t cfg_nb_keys = CFG_DIM(cfg_keys);

@@ -116,7 +116,7 @@ start(const char *src)
 	/* after the EAL: its default log stream also copies every line to syslog */
 	rte_openlog_stream(stderr);
 	(void)set_log_level(config->log_level);
-	ret = dp_setup(config->ports, config->nb_ports, &config->mqttsn, &bad_port, err,
+	ret = dp_setup(config->ports, config->nb_ports, &config->mqttsn, &config->coap, &bad_port, err,
 		       sizeof(err));
 	if (ret < 0) {
 		if (bad_port >= 0) {

@@ -18,6 +18,10 @@ static const char *const names[DP_CNT_MAX] = {
 #define NERR(e, no, n, d) "mqttsn_" n,
 	FOREACH_MQTTSN_ERR(NERR)
 #undef NERR
+#define N(e, n, d) n,
+	FOREACH_COAP_CNT(N)
+	FOREACH_COAP_ERR(N)
+#undef N
 };
 
 static const char *const descs[DP_CNT_MAX] = {
@@ -34,6 +38,12 @@ static const char *const descs[DP_CNT_MAX] = {
 #undef DTX
 #define DERR(e, no, n, d) "MQTT-SN datagrams dropped: " d,
 	FOREACH_MQTTSN_ERR(DERR)
+#undef DERR
+#define D(e, n, d) d,
+	FOREACH_COAP_CNT(D)
+#undef D
+#define DERR(e, n, d) "CoAP datagrams dropped: " d,
+	FOREACH_COAP_ERR(DERR)
 #undef DERR
 };
 
@@ -54,7 +64,8 @@ dp_cnt_is_drop(unsigned int i)
 {
 	if (i >= NET_FATE_FIRST_DROP && i < NET_FATE_MAX)
 		return 1;
-	if (i >= DP_CNT_MQTTSN_ERR_SHORT && i < DP_CNT_MAX)
+	if ((i >= DP_CNT_MQTTSN_ERR_SHORT && i < DP_CNT_COAP_RX) ||
+	    (i >= DP_CNT_COAP_ERR_SHORT && i < DP_CNT_MAX))
 		return 1;
 	switch (i) {
 	case DP_CNT_MQTTSN_NO_SESSION:
@@ -68,6 +79,10 @@ dp_cnt_is_drop(unsigned int i)
 	case DP_CNT_EXC_TX_REFUSED:
 	case DP_CNT_EXC_NONE:
 	case DP_CNT_STEER_REFUSED:
+	case DP_CNT_COAP_UNEXPECTED:
+	case DP_CNT_COAP_RATE_LIMITED:
+	case DP_CNT_COAP_NOTIFY_FAILED:
+	case DP_CNT_COAP_CON_FAILED:
 		return 1;
 	default:
 		return 0;

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "proto/coap.h"
 #include "proto/mqttsn.h"
 #include "proto/net.h"
 
@@ -66,6 +67,34 @@
 	_(MQTTSN_ENCAP_TX,     "mqttsn_encap_tx",     "messages sent to clients through their forwarder") \
 	_(MQTTSN_ENCAP_BAD,    "mqttsn_encap_bad",    "encapsulated messages dropped: wireless node id longer than 16 bytes")
 
+/* The CoAP node's counters (docs/coap.md): name, description. */
+#define FOREACH_COAP_CNT(_) \
+	_(COAP_RX,             "coap_rx",             "CoAP datagrams received") \
+	_(COAP_REQUESTS,       "coap_requests",       "CoAP requests handled (duplicates not counted)") \
+	_(COAP_DUPLICATES,     "coap_duplicates",     "CoAP requests seen before (same message id): answered again, not handled again") \
+	_(COAP_PINGS,          "coap_pings",          "CoAP pings (empty CON), answered with RST") \
+	_(COAP_UNEXPECTED,     "coap_unexpected",     "CoAP messages the node did not expect: ACK/RST to nothing it sent, responses, empty NON (a CON is answered with RST)") \
+	_(COAP_BAD_OPTION,     "coap_bad_option",     "CoAP requests with an unknown critical option: 4.02") \
+	_(COAP_PROXY,          "coap_proxy",          "CoAP requests for a proxy (Proxy-Uri, Proxy-Scheme): 5.05") \
+	_(COAP_NOT_FOUND,      "coap_not_found",      "CoAP requests for a path that is no resource or no topic: 4.04 (or 4.00 for a bad topic name)") \
+	_(COAP_TOO_BIG,        "coap_too_big",        "CoAP requests too large (or Block1): 4.13 with Size1") \
+	_(COAP_LIMIT,          "coap_limit",          "CoAP requests refused at a limit (observers, endpoints): 5.03 with Max-Age") \
+	_(COAP_RATE_LIMITED,   "coap_rate_limited",   "CoAP requests over the peer's rate_limit: 5.03 (CON) or dropped (NON)") \
+	_(COAP_NO_ENDPOINT,    "coap_no_endpoint",    "CoAP requests handled without peer state (max_endpoints reached): no de-duplication") \
+	_(COAP_OPS_FAILED,     "coap_ops_failed",     "CoAP requests the worker could not hand to the control plane: 5.03") \
+	_(COAP_PUBLISHED,      "coap_published",      "publications by CoAP PUT/POST") \
+	_(COAP_OBSERVES,       "coap_observes",       "observe registrations asked for") \
+	_(COAP_OBS_ENDED,      "coap_obs_ended",      "observations ended (deregistration, RST, failed CON, new registration)") \
+	_(COAP_NOTIFICATIONS,  "coap_notifications",  "notifications sent to observers") \
+	_(COAP_NOTIFY_FAILED,  "coap_notify_failed",  "notifications not sent: no buffer") \
+	_(COAP_RETRANSMIT,     "coap_retransmit",     "CON notifications sent again (no ACK within the timeout)") \
+	_(COAP_CON_FAILED,     "coap_con_failed",     "CON notifications never acknowledged (MAX_RETRANSMIT): the observer is removed") \
+	_(COAP_TX_2XX,         "coap_tx_2xx",         "CoAP responses of class 2 (success)") \
+	_(COAP_TX_4XX,         "coap_tx_4xx",         "CoAP responses of class 4 (client error)") \
+	_(COAP_TX_5XX,         "coap_tx_5xx",         "CoAP responses of class 5 (server error)") \
+	_(COAP_TX_EMPTY,       "coap_tx_empty",       "empty CoAP ACKs sent") \
+	_(COAP_TX_RST,         "coap_tx_rst",         "CoAP RSTs sent (pings, rejected messages)")
+
 #define FOREACH_MQTTSN_TYPE_CNT(_) \
 	FOREACH_MQTTSN_TYPE(_)
 
@@ -92,6 +121,12 @@ enum dp_cnt {
 #define DP_MQ_ERR_ENUM(e, no, n, d) DP_CNT_MQTTSN_ERR_##e,
 	FOREACH_MQTTSN_ERR(DP_MQ_ERR_ENUM)
 #undef DP_MQ_ERR_ENUM
+#define DP_CNT_ENUM(e, n, d) DP_CNT_##e,
+	FOREACH_COAP_CNT(DP_CNT_ENUM)
+#undef DP_CNT_ENUM
+#define DP_CP_ERR_ENUM(e, n, d) DP_CNT_COAP_ERR_##e,
+	FOREACH_COAP_ERR(DP_CP_ERR_ENUM)
+#undef DP_CP_ERR_ENUM
 	DP_CNT_MAX
 };
 

@@ -101,7 +101,8 @@ assign_queues(void)
 
 int
 dp_setup(const struct dp_port_params *ports, unsigned int nb_ports,
-	 const struct dp_mqttsn_params *mqttsn, int *bad_port, char *err, size_t errlen)
+	 const struct dp_mqttsn_params *mqttsn, const struct dp_coap_params *coap,
+	 int *bad_port, char *err, size_t errlen)
 {
 	unsigned int lcore, n = 0;
 	int ret;
@@ -142,12 +143,25 @@ dp_setup(const struct dp_port_params *ports, unsigned int nb_ports,
 			 "dpdk.args, or hugepages)", rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
-	if (mqttsn != NULL && mqttsn->enabled) {
+	/*
+	 * The topic table, the ops ring and the per-worker delivery rings are
+	 * the MQTT-SN node's; CoAP publishes and observes through them, so
+	 * they exist when either node runs (dp.mqttsn says whether MQTT-SN
+	 * serves its port).
+	 */
+	if (mqttsn != NULL && (mqttsn->enabled || (coap != NULL && coap->enabled))) {
 		ret = mqttsn_setup(mqttsn, err, errlen);
 		if (ret < 0)
 			return ret;
-		dp.mqttsn = true;
+		dp.mqttsn = mqttsn->enabled;
 		dp.mqttsn_port = mqttsn->port;
+	}
+	if (coap != NULL && coap->enabled && mqttsn != NULL) {
+		ret = coap_setup(coap, err, errlen);
+		if (ret < 0)
+			return ret;
+		dp.coap = true;
+		dp.coap_port = coap->port;
 	}
 	ret = dp_ports_setup(ports, nb_ports, bad_port, err, errlen);
 	if (ret < 0)
@@ -208,7 +222,7 @@ dp_audit(uint64_t *in_use, uint64_t *baseline)
 void
 dp_control_poll(void)
 {
-	if (dp.mqttsn)
+	if (mq != NULL)
 		mqttsn_control_poll();
 }
 
@@ -217,7 +231,9 @@ dp_close(void)
 {
 	unsigned int nb_workers = dp.nb_workers;
 
-	/* before the ports: sessions hold mbufs of the pool */
+	/* before the ports: sessions and observers hold mbufs of the pool */
+	coap_teardown();
+	dp.coap = false;
 	mqttsn_teardown();
 	dp.mqttsn = false;
 	dp_ports_close();

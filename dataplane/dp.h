@@ -62,6 +62,25 @@ struct dp_mqttsn_params {
 	uint8_t advertise_addr[16];    /* network order; IPv4 in the first 4 bytes */
 };
 
+/* The CoAP node (docs/coap.md); the configuration's coap section. */
+#define DP_COAP_PREFIX_LEN 32
+struct dp_coap_params {
+	bool enabled;
+	uint16_t port;                 /* UDP port, host order */
+	char prefix[DP_COAP_PREFIX_LEN]; /* the pub/sub collection's path, "ps" */
+	uint32_t max_endpoints;        /* peers (address, port) known at once, all workers */
+	uint32_t max_observers;        /* observe registrations, all workers */
+	uint16_t max_observers_per_endpoint;
+	uint16_t max_message_size;     /* bytes of a request or response datagram's CoAP part */
+	uint16_t block_size;           /* Block2 size for larger responses: 16..1024, a power of 2 */
+	uint32_t ack_timeout_ms;       /* ACK_TIMEOUT */
+	uint16_t ack_random_factor_pct; /* ACK_RANDOM_FACTOR x 100 */
+	uint8_t max_retransmit;        /* MAX_RETRANSMIT */
+	uint16_t notify_con_every;     /* every Nth notification to an observer is CON */
+	uint32_t max_age;              /* Max-Age of notifications and values, seconds */
+	uint32_t rate_limit;           /* requests per second per endpoint; 0: none */
+};
+
 /* A port's state for `status`, `port.list` and telemetry. */
 struct dp_port_info {
 	char name[DP_NAME_LEN];
@@ -103,7 +122,8 @@ int dp_eal_init(int argc, char **argv, char *err, size_t errlen);
  * @return 0, or a negative errno-style code with a message in @p err.
  */
 int dp_setup(const struct dp_port_params *ports, unsigned int nb_ports,
-	     const struct dp_mqttsn_params *mqttsn, int *bad_port, char *err, size_t errlen);
+	     const struct dp_mqttsn_params *mqttsn, const struct dp_coap_params *coap,
+	     int *bad_port, char *err, size_t errlen);
 
 /**
  * The control plane's share of the data plane's work, called from the main

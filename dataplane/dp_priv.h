@@ -67,6 +67,7 @@ struct dp_rxq {
 };
 
 struct mq_worker;
+struct cp_worker;
 
 struct dp_worker {
 	/* hot, read every iteration */
@@ -80,6 +81,7 @@ struct dp_worker {
 	struct dp_txbuf exc_tx[DP_MAX_PORTS];
 	struct dp_txbuf steer[DP_MAX_WORKERS];  /* outbound, per owning worker */
 	struct mq_worker *mq;         /* the MQTT-SN node's state; NULL when disabled */
+	struct cp_worker *cp;         /* the CoAP node's state; NULL when disabled */
 	/* published counters, one set per port; read by the control plane */
 	struct dp_counters cnt[DP_MAX_PORTS] __rte_cache_aligned;
 } __rte_cache_aligned;
@@ -99,6 +101,8 @@ struct dp_state {
 	volatile bool quit;
 	bool mqttsn;                  /* the MQTT-SN node serves mqttsn_port */
 	uint16_t mqttsn_port;
+	bool coap;                    /* the CoAP node serves coap_port */
+	uint16_t coap_port;
 	/* control-plane side of `stats --reset`: values subtracted on read */
 	struct dp_counters reset_base[DP_MAX_PORTS][DP_MAX_WORKERS];
 };
@@ -138,6 +142,16 @@ void mqttsn_poll(struct dp_worker *w);
 void mqttsn_drain(struct dp_worker *w);
 /** Main lcore: apply the workers' ops to the topic table. */
 void mqttsn_control_poll(void);
+
+/* coap_node.c / coap_ctl.c: the CoAP node (coap_priv.h). */
+int coap_setup(const struct dp_coap_params *p, char *err, size_t errlen);
+void coap_teardown(void);
+/** A valid UDP datagram to the CoAP port, on the worker owning its flow. */
+void coap_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net_pkt *pk);
+/** Per iteration: timers (retransmissions, de-duplication, idle endpoints). */
+void coap_poll(struct dp_worker *w);
+/** After the worker stopped: release what it holds. */
+void coap_drain(struct dp_worker *w);
 
 /* worker.c */
 /** Queue @p m for the port's TX queue of this worker (sent at the end of the burst). */

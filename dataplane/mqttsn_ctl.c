@@ -7,6 +7,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -20,7 +21,9 @@
 
 #include <urcu-qsbr.h>
 
+#include "dataplane/coap_priv.h"
 #include "dataplane/mqttsn_priv.h"
+#include "proto/coap.h"
 #include "proto/topic.h"
 
 /*
@@ -300,6 +303,95 @@ forget_cid(struct mq_op *op)
 		rte_hash_del_key(cid_map, &k);
 }
 
+/*
+ * A CoAP listing (the collection, /.well-known/core): the whole link-format
+ * document, filtered by the request's query, of which the block asked for
+ * goes back in the op (the document's length in op->old_gen).
+ */
+struct list_walk {
+	char *buf;
+	size_t cap, len;
+	const char *q;
+	size_t qlen;
+	char path[TOPIC_NAME_MAX + DP_COAP_PREFIX_LEN + 2];
+	int err;
+};
+
+static int
+list_one(struct list_walk *lw, struct coap_link *l)
+{
+	if (!coap_link_match(l, lw->q, lw->qlen))
+		return 0;
+	while (coap_link_append(lw->buf, lw->cap, &lw->len, l) < 0) {
+		char *nb;
+
+		if (lw->cap >= (size_t)1 << 26) {
+			lw->err = -ENOSPC;
+			return 1;
+		}
+		nb = realloc(lw->buf, lw->cap * 2);
+		if (nb == NULL) {
+			lw->err = -ENOMEM;
+			return 1;
+		}
+		lw->buf = nb;
+		lw->cap *= 2;
+	}
+	return 0;
+}
+
+static int
+list_topic(const struct topic *node, void *arg)
+{
+	struct list_walk *lw = arg;
+	struct coap_link l = { .rt = "core.ps.data", .ct = -1, .obs = true };
+	int n;
+
+	n = snprintf(lw->path, sizeof(lw->path), "%s/%.*s", cp->p.prefix, (int)node->len,
+		     node->name);
+	if (n < 0 || (size_t)n >= sizeof(lw->path))
+		return 0;
+	l.path = lw->path;
+	l.path_len = (size_t)n;
+	return list_one(lw, &l);
+}
+
+static void
+list_build(struct mq_op *op)
+{
+	struct list_walk lw = { .cap = 4096, .q = op->name, .qlen = op->name_len };
+	size_t bs = coap_block_size(op->data_flags), off = (size_t)op->old_session * bs, n;
+
+	op->rc = 0;
+	lw.buf = malloc(lw.cap);
+	if (lw.buf == NULL || cp == NULL) {
+		free(lw.buf);
+		op->rc = -ENOMEM;
+		return;
+	}
+	if (op->wild) {
+		struct coap_link l = { .path = cp->p.prefix, .path_len = cp->prefix_len,
+				       .rt = "core.ps.coll", .ct = COAP_FMT_LINK };
+
+		list_one(&lw, &l);
+	}
+	if (lw.err == 0)
+		topic_foreach(mq->topics, list_topic, &lw);
+	if (lw.err < 0) {
+		op->rc = lw.err;
+	} else if (off > 0 && off >= lw.len) {
+		op->rc = -ERANGE;          /* a block past the end */
+	} else {
+		n = RTE_MIN(lw.len - off, bs);
+		n = RTE_MIN(n, (size_t)mq->op_room);
+		memcpy(op->name, lw.buf + off, n);
+		op->name_len = 0;
+		op->data_len = (uint16_t)n;
+		op->old_gen = (uint32_t)lw.len;
+	}
+	free(lw.buf);
+}
+
 static void
 apply(struct mq_op *op)
 {
@@ -336,16 +428,20 @@ apply(struct mq_op *op)
 	case MQ_OP_RETAIN:
 		op->node = topic_create(t, op->name, op->name_len);
 		op->rc = op->node == NULL ? -errno :
-			 topic_set_retained(t, op->node, op->name + op->name_len, op->data_len,
-					    op->data_flags);
+			 topic_set_retained_fmt(t, op->node, op->name + op->name_len,
+						op->data_len, op->data_flags, op->fmt);
 		break;
 	case MQ_OP_WILL:
 		op->node = topic_create(t, op->name, op->name_len);
 		op->rc = op->node == NULL ? -errno : 0;
 		if (op->node != NULL && (op->data_flags & MQTTSN_FLAG_RETAIN))
-			op->rc = topic_set_retained(t, op->node, op->name + op->name_len,
-						    op->data_len,
-						    (uint8_t)mqttsn_flags_qos(op->data_flags));
+			op->rc = topic_set_retained_fmt(t, op->node, op->name + op->name_len,
+							op->data_len,
+							(uint8_t)mqttsn_flags_qos(op->data_flags),
+							op->fmt);
+		break;
+	case MQ_OP_LIST:
+		list_build(op);
 		break;
 	}
 }

@@ -13,6 +13,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "dataplane/coap_priv.h"
 #include "dataplane/mqttsn_priv.h"
 #include "proto/topic.h"
 
@@ -578,6 +579,10 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 		take(w, op);
 		return;
 	}
+	if (op->proto == MQ_PROTO_COAP && op->kind != MQ_OP_WILL) {
+		coap_done(w, op);
+		return;
+	}
 	if (op->kind == MQ_OP_WILL) {
 		/* its session is gone: nobody to answer, only subscribers */
 		will_route(w, op);
@@ -930,6 +935,7 @@ deliver_retained(struct dp_worker *w, struct mq_sess *s, struct topic *node, int
 	meta->data_len = (uint16_t)r->len;
 	meta->qos = r->flags;
 	meta->retain = 1;
+	meta->fmt = r->fmt;
 	meta->sum = net_cksum_add(0, data, r->len);
 	rcu_read_unlock();
 	deliver_one(w, s, m, meta, qos < meta->qos ? qos : meta->qos);
@@ -948,9 +954,15 @@ mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m)
 	d = topic_dset(meta->node);
 	refs = topic_dset_run(d, (uint16_t)w->index, &n);
 	for (uint32_t i = 0; i < n; i++) {
-		struct mq_sess *s = &w->mq->sess[refs[i].session];
+		struct mq_sess *s;
 		int qos = meta->qos;
 
+		if (refs[i].session & CP_REF_BIT) {
+			/* a CoAP observer */
+			coap_deliver(w, &refs[i], m, meta);
+			continue;
+		}
+		s = &w->mq->sess[refs[i].session];
 		if (s->state == MQ_FREE || s->gen != refs[i].gen)
 			continue;
 		if (refs[i].qos < qos)
@@ -959,10 +971,10 @@ mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m)
 	}
 }
 
-/* Route a publication: our subscribers now, other workers' through their rings. */
-static void
-route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m,
-      const uint8_t *data, uint16_t data_off, uint16_t data_len, int qos, bool retain)
+void
+mq_route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m,
+	 const uint8_t *data, uint16_t data_off, uint16_t data_len, int qos, bool retain,
+	 uint16_t fmt)
 {
 	struct mq_pubmeta *meta = mq_meta(m);
 	const struct topic_dset *d = topic_dset(node);
@@ -973,6 +985,7 @@ route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m
 	meta->data_len = data_len;
 	meta->qos = (uint8_t)(qos < 0 ? 0 : qos);
 	meta->retain = retain;
+	meta->fmt = fmt;
 	meta->sum = net_cksum_add(0, data, data_len);
 	for (uint16_t r = 0; r < d->nb_runs; r++) {
 		uint16_t core = d->runs[r].core;
@@ -1123,8 +1136,8 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 		       node != NULL ? node->len : 2, msg->data.p, msg->data.len, qos);
 	if (node == NULL)
 		goto drop;
-	route(w, pidx, node, m, msg->data.p, (uint16_t)(msg->data.p - frame),
-	      (uint16_t)msg->data.len, qos, (msg->flags & MQTTSN_FLAG_RETAIN) != 0);
+	mq_route(w, pidx, node, m, msg->data.p, (uint16_t)(msg->data.p - frame),
+		 (uint16_t)msg->data.len, qos, (msg->flags & MQTTSN_FLAG_RETAIN) != 0, 0);
 	return;
 drop:
 	rte_pktmbuf_free(m);
@@ -1386,8 +1399,10 @@ will_route(struct dp_worker *w, struct mq_op *op)
 	}
 	memcpy(data, op->name + op->name_len, op->data_len);
 	m->port = dp.ports[pidx].port_id;
-	route(w, pidx, op->node, m, (const uint8_t *)data, 0, op->data_len,
-	      mqttsn_flags_qos(op->data_flags), (op->data_flags & MQTTSN_FLAG_RETAIN) != 0);
+	/* a will keeps its RETAIN flag; a CoAP publication only sets the topic's value */
+	mq_route(w, pidx, op->node, m, (const uint8_t *)data, 0, op->data_len,
+		 mqttsn_flags_qos(op->data_flags),
+		 op->proto != MQ_PROTO_COAP && (op->data_flags & MQTTSN_FLAG_RETAIN) != 0, op->fmt);
 }
 
 static void

@@ -203,6 +203,13 @@ enum mq_op_kind {
 	MQ_OP_CLAIM,          /* worker -> control plane -> worker */
 	MQ_OP_TAKE,           /* control plane -> the old session's worker */
 	MQ_OP_TAKEN,          /* that worker -> control plane */
+	MQ_OP_LIST,           /* CoAP: one block of a link-format listing of the topics */
+};
+
+/* Whose op: the answer goes to that node (mq_done() hands CoAP ones on). */
+enum mq_proto {
+	MQ_PROTO_MQTTSN = 0,
+	MQ_PROTO_COAP = 1,
 };
 
 /* How a session ends (mq_sess_end). */
@@ -241,6 +248,9 @@ struct mq_op {
 	uint16_t nb_carry;    /* buffered publications carried over: mq_op_carry() */
 	uint16_t carry_off;   /* where the MQTT-SN message starts in their frames */
 	uint16_t next_msg_id; /* the old session's, so carried msg ids stay unique */
+	uint8_t proto;        /* enum mq_proto */
+	uint16_t fmt;         /* RETAIN, WILL: CoAP Content-Format + 1 (0: unknown) */
+	uint8_t coap[48] __rte_aligned(8);   /* CoAP: the request to answer (coap_priv.h) */
 	char name[];          /* the topic name or filter (RETAIN: then the payload) */
 };
 
@@ -291,6 +301,7 @@ struct mq_pubmeta {
 	uint16_t data_len;
 	uint8_t qos;
 	uint8_t retain;
+	uint16_t fmt;         /* CoAP Content-Format + 1; 0: unknown (MQTT-SN has none) */
 };
 
 struct mq_predef;
@@ -358,6 +369,13 @@ void mq_set_dup(struct rte_mbuf *pkt, size_t udp_payload_off);
 void mq_done(struct dp_worker *w, struct mq_op *op);
 void mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m);
 void mq_publish_will(struct dp_worker *w, struct mq_sess *s);
+/**
+ * Route a publication: this worker's subscribers now, other workers' through
+ * their rings. Takes @p m (the payload is @p data_len bytes at @p data_off).
+ */
+void mq_route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m,
+	      const uint8_t *data, uint16_t data_off, uint16_t data_len, int qos, bool retain,
+	      uint16_t fmt);
 bool mq_op_submit(struct dp_worker *w, struct mq_op *op);
 
 /* mqttsn_info.c: a worker answers the control plane's SNAPSHOT and KICK. */

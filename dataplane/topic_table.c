@@ -1116,6 +1116,13 @@ int
 topic_set_retained(struct topic_table *t, struct topic *node, const void *payload, size_t len,
 		   uint8_t flags)
 {
+	return topic_set_retained_fmt(t, node, payload, len, flags, 0);
+}
+
+int
+topic_set_retained_fmt(struct topic_table *t, struct topic *node, const void *payload, size_t len,
+		       uint8_t flags, uint16_t fmt)
+{
 	struct topic_retained *old, *r = NULL;
 	bool was_offline;
 
@@ -1127,7 +1134,8 @@ topic_set_retained(struct topic_table *t, struct topic *node, const void *payloa
 			return -ENOMEM;
 		r->len = (uint32_t)len;
 		r->flags = flags;
-		memset(r->rsvd, 0, sizeof(r->rsvd));
+		r->rsvd = 0;
+		r->fmt = fmt;
 		memcpy(r->payload, payload, len);
 	}
 	was_offline = writer_enter();

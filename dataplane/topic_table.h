@@ -97,7 +97,8 @@ struct topic_dset {
 struct topic_retained {
 	uint32_t len;       /* payload bytes, > 0 */
 	uint8_t flags;      /* caller-defined (e.g. the QoS it was published with) */
-	uint8_t rsvd[3];
+	uint8_t rsvd;
+	uint16_t fmt;       /* caller-defined (CoAP Content-Format + 1; 0: unknown) */
 	uint8_t payload[];
 };
 
@@ -215,6 +216,10 @@ int topic_move_session(struct topic_table *t, uint16_t core, uint32_t session, u
  */
 int topic_set_retained(struct topic_table *t, struct topic *node, const void *payload,
 		       size_t len, uint8_t flags);
+
+/** topic_set_retained() with a format tag @p fmt kept in the retained message. */
+int topic_set_retained_fmt(struct topic_table *t, struct topic *node, const void *payload,
+			   size_t len, uint8_t flags, uint16_t fmt);
 
 /** The topic with stable number @p number, or NULL. */
 struct topic *topic_by_number(const struct topic_table *t, uint32_t number);

@@ -189,6 +189,10 @@ udp_dispatch(struct dp_worker *w, const struct dp_port *p, uint16_t pidx, struct
 		mqttsn_rx(w, pidx, m, pk);
 		return;
 	}
+	if (dp.coap && pk->dst_port == dp.coap_port) {
+		coap_rx(w, pidx, m, pk);
+		return;
+	}
 	c[DP_CNT_UDP_UNHANDLED]++;
 	punt(w, p, pidx, m, c);
 }
@@ -378,6 +382,8 @@ dp_worker_poll(struct dp_worker *w)
 	}
 	if (w->mq)
 		mqttsn_poll(w);
+	if (w->cp)
+		coap_poll(w);
 	dp_worker_flush(w);
 }
 
@@ -409,6 +415,8 @@ dp_worker_drain(struct dp_worker *w)
 	struct rte_mbuf *m;
 
 	dp_worker_flush(w);
+	if (w->cp)
+		coap_drain(w);
 	if (w->mq)
 		mqttsn_drain(w);
 	/* datagrams steered here after this worker's last iteration */
