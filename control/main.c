@@ -138,6 +138,7 @@ start(const char *src)
 	}
 	cmd_core_register();
 	cmd_conf_register();
+	cmd_coap_register();
 	cmd_mqttsn_register();
 	cmd_topic_register();
 	ret = ctl_start(base, config->ctl_socket, config->ctl_group, err, sizeof(err));

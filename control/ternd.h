@@ -21,6 +21,9 @@ extern const char *const tern_config_reloadable[];
  */
 int ternd_apply_reloadable(const struct tern_config *cfg, char *err, size_t errlen);
 
+/** Register coap.observers and coap.endpoints. */
+void cmd_coap_register(void);
+
 /** Register config.reload and the predefined.* commands. */
 void cmd_conf_register(void);
 

@@ -848,6 +848,11 @@ coap_done(struct dp_worker *w, struct mq_op *op)
 	struct cp_key key;
 	void *slot;
 
+	if (op->kind == MQ_OP_SNAPSHOT) {
+		/* a question from the control plane (coap_info.c) */
+		coap_info_worker(w, op);
+		return;
+	}
 	memcpy(msg.token, ri->token, ri->tkl);
 	key_of(&r.peer, r.pidx, &key);
 	if (rte_hash_lookup_data(cw->by_addr, &key, &slot) >= 0) {

@@ -161,4 +161,10 @@ void coap_deliver(struct dp_worker *w, const struct topic_sub_ref *ref, struct r
 /** The control plane's answer to a CoAP request (op->proto == MQ_PROTO_COAP). */
 void coap_done(struct dp_worker *w, struct mq_op *op);
 
+/* coap_info.c */
+/** A worker copies its endpoints or observers out (a SNAPSHOT question). */
+void coap_info_worker(struct dp_worker *w, struct mq_op *op);
+/** The control plane gets that answer (from mqttsn_control_poll()). */
+void coap_info_answer(struct mq_op *op);
+
 #endif

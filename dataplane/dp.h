@@ -280,6 +280,50 @@ struct dp_mqttsn_access {
 int dp_mqttsn_access_set(const struct dp_mqttsn_access *v, unsigned int n, char *err,
 			 size_t errlen);
 
+/* ---- the CoAP node's endpoints and observers (dataplane/coap_info.c) ---- */
+
+#define DP_COAP_TOPIC_SHOWN 96         /* topic names longer are cut in dp_coap_observer */
+
+struct dp_coap_observer {
+	uint8_t addr[16];              /* IPv4 in the first 4 bytes; network order */
+	bool v6;
+	uint8_t tkl;
+	uint16_t port;                 /* the observer's UDP port, host order */
+	uint16_t worker;
+	uint8_t token[8];
+	uint32_t seq;                  /* Observe number of the last notification */
+	uint16_t since_con;            /* notifications since the last CON */
+	bool pending;                  /* registration not yet in the topic table */
+	char topic[DP_COAP_TOPIC_SHOWN + 1]; /* NUL-terminated; cut if longer */
+	bool topic_cut;
+};
+
+struct dp_coap_endpoint {
+	uint8_t addr[16];
+	bool v6;
+	bool con_inflight;             /* a CON notification waits for its ACK */
+	uint16_t port;
+	uint16_t worker;
+	uint16_t observers;
+	uint16_t dedup;                /* requests remembered for de-duplication */
+	uint16_t port_idx;
+	int64_t idle_ms;               /* ms since the last request (-1: none yet) */
+};
+
+typedef int (*dp_coap_observer_fn)(const struct dp_coap_observer *o, void *arg);
+typedef int (*dp_coap_endpoint_fn)(const struct dp_coap_endpoint *e, void *arg);
+
+/**
+ * Ask every worker for its observers (of @p topic only when not NULL: the
+ * exact name) or its endpoints, and call @p cb for each; as
+ * dp_mqttsn_clients(): waits for the workers, a few milliseconds old.
+ * @return 0; -ENOTSUP (the CoAP node is not running), -ESHUTDOWN,
+ *   -ETIMEDOUT, -ENOMEM; a message in @p err.
+ */
+int dp_coap_observers(const char *topic, dp_coap_observer_fn cb, void *arg, char *err,
+		      size_t errlen);
+int dp_coap_endpoints(dp_coap_endpoint_fn cb, void *arg, char *err, size_t errlen);
+
 /** Mbufs in use in the packet pool right now (cached ones included). */
 uint64_t dp_mbuf_in_use(void);
 /** Mbufs in use at the baseline: after the ports started, before the workers ran. */

@@ -462,7 +462,10 @@ mqttsn_control_poll(void)
 
 		if (op->kind == MQ_OP_SNAPSHOT || op->kind == MQ_OP_KICK) {
 			/* a worker's answer to the control plane's question */
-			mq_info_answer(op);
+			if (op->proto == MQ_PROTO_COAP)
+				coap_info_answer(op);
+			else
+				mq_info_answer(op);
 			continue;
 		}
 		if (op->kind == MQ_OP_CLAIM) {

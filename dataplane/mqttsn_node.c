@@ -570,6 +570,10 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 	struct mqttsn_msg req = { .msg_id = op->msg_id, .flags = MQTTSN_FLAG_QOS(op->qos) };
 	uint16_t id = 0;
 
+	if (op->proto == MQ_PROTO_COAP && op->kind != MQ_OP_WILL) {
+		coap_done(w, op);
+		return;
+	}
 	if (op->kind == MQ_OP_SNAPSHOT || op->kind == MQ_OP_KICK) {
 		/* a question from the control plane, not an answer */
 		mq_info_worker(w, op);
@@ -577,10 +581,6 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 	}
 	if (op->kind == MQ_OP_TAKE) {
 		take(w, op);
-		return;
-	}
-	if (op->proto == MQ_PROTO_COAP && op->kind != MQ_OP_WILL) {
-		coap_done(w, op);
 		return;
 	}
 	if (op->kind == MQ_OP_WILL) {

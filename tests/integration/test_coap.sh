@@ -96,6 +96,18 @@ msub=$!
 wait_counter coap_observes 1 >/dev/null
 wait_counter mqttsn_tx_suback 1 >/dev/null
 sleep 0.5
+j() {
+	python3 -c 'import json,sys; d=json.loads(sys.argv[2]); r=d.get("result"); e=d.get("error"); print(eval(sys.argv[1]))' "$1" "$2"
+}
+r=$(ctl --json coap.observers sensors/temp)
+is "coap.observers shows the observer" "$(j '[(o["topic"], o["address"], o["state"]) for o in r["observers"]]' "$r")" \
+	"[('sensors/temp', '$CLIENT4', 'active')]"
+r=$(ctl --json coap.observers sensors/nothing)
+is "... and none for another topic" "$(j 'r["total"]' "$r")" 0
+r=$(ctl --json coap.endpoints)
+check "coap.endpoints lists the peers, one of them observing" \
+	test "$(j 'sum(e["observers"] for e in r["endpoints"])' "$r")" = 1
+check "coap.endpoints, human" bash -c "'$TERNCTL' -s '$T_DIR/run/ternctl.sock' coap.endpoints | grep -q '$CLIENT4'"
 cc -m put -e "23.0" $U/ps/sensors/temp
 mq -i m-pub pub -t sensors/temp -m "24.5"
 wait "$msub"
