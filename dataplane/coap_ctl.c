@@ -131,6 +131,8 @@ ep_release(struct cp_ep *e)
 	}
 	rte_pktmbuf_free(e->con_pkt);
 	e->con_pkt = NULL;
+	rte_pktmbuf_free(e->b1);
+	e->b1 = NULL;
 }
 
 void

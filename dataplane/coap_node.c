@@ -468,15 +468,17 @@ observe(struct cp_req *r, const char *name, size_t len, struct topic *node,
 	cnt(r->w, r->pidx, DP_CNT_COAP_OBSERVES);
 }
 
-/* PUT/POST to a topic: publish; the payload is also the topic's new value. */
+/*
+ * PUT/POST to a topic: publish @p data (@p dlen bytes in @p m); it is also
+ * the topic's new value. @p echo: the Block1 option value to echo in the
+ * answer (a completed Block1 transfer), or < 0.
+ */
 static void
 publish(struct cp_req *r, const char *name, size_t len, struct topic *node, struct rte_mbuf *m,
-	uint16_t fmt)
+	const uint8_t *data, size_t dlen, uint16_t fmt, int64_t echo)
 {
-	const struct coap_msg *msg = r->msg;
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	struct mq_op *op;
-	size_t dlen = msg->payload_len;
 	uint16_t op_fmt = fmt == CP_NO_FMT ? 0 : (uint16_t)(fmt + 1);
 
 	if (len + dlen > mq->op_room) {
@@ -499,7 +501,7 @@ publish(struct cp_req *r, const char *name, size_t len, struct topic *node, stru
 	op->fmt = op_fmt;
 	op->msg_id = r->pidx;
 	if (dlen > 0)
-		memcpy(op->name + len, msg->payload, dlen);
+		memcpy(op->name + len, data, dlen);
 	if (!mq_op_submit(r->w, op)) {
 		cnt(r->w, r->pidx, DP_CNT_COAP_OPS_FAILED);
 		reply(r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
@@ -507,15 +509,122 @@ publish(struct cp_req *r, const char *name, size_t len, struct topic *node, stru
 		return;
 	}
 	cnt(r->w, r->pidx, DP_CNT_COAP_PUBLISHED);
-	reply(r, COAP_CHANGED, -1, 0);
+	reply(r, COAP_CHANGED, echo >= 0 ? COAP_OPT_BLOCK1 : -1, (uint32_t)(echo >= 0 ? echo : 0));
 	if (node == NULL) {
 		/* a new topic: routed when the control plane has created it (MQ_OP_WILL) */
 		rte_pktmbuf_free(m);
 		return;
 	}
-	mq_route(r->w, r->pidx, node, m, msg->payload,
-		 (uint16_t)(msg->payload != NULL ? msg->payload - frame : 0), (uint16_t)dlen, 0,
-		 false, op_fmt);
+	mq_route(r->w, r->pidx, node, m, data, (uint16_t)(data != NULL ? data - frame : 0),
+		 (uint16_t)dlen, 0, false, op_fmt);
+}
+
+/* FNV-1a of a topic name: which resource an upload is for (names need no alignment). */
+static uint32_t
+name_hash(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return h ^ (uint32_t)len;
+}
+
+/* The largest body a Block1 transfer may bring: one mbuf, and one op for the value. */
+static size_t
+block1_max(size_t name_len)
+{
+	size_t room = RTE_MBUF_DEFAULT_DATAROOM;
+
+	return RTE_MIN(room, (size_t)mq->op_room - name_len);
+}
+
+/*
+ * A block of a Block1 upload (RFC 7959 2.5): kept in the endpoint's
+ * reassembly mbuf in order, answered 2.31 Continue; the last one publishes
+ * the whole body. Out of order or for another resource: 4.08; too large:
+ * 4.13 with Size1.
+ */
+static void
+block1(struct cp_req *r, const char *name, size_t len, struct topic *node, struct rte_mbuf *m,
+       const struct coap_block *b, uint16_t fmt)
+{
+	const struct coap_msg *msg = r->msg;
+	struct cp_worker *cw = r->w->cp;
+	struct cp_ep *e = r->ep;
+	uint32_t h = name_hash(name, len);
+	size_t max = block1_max(len);
+	struct coap_block echo = *b;
+	struct rte_mbuf *body;
+	char *dst;
+
+	if (e == NULL) {
+		cnt(r->w, r->pidx, DP_CNT_COAP_LIMIT);
+		reply(r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
+		goto free;
+	}
+	if (b->num == 0) {
+		if (e->b1 != NULL) {
+			rte_pktmbuf_free(e->b1);
+			e->b1 = NULL;
+			cw->nb_b1--;
+		}
+		if (!b->more) {
+			/* the whole body in one block */
+			publish(r, name, len, node, m, msg->payload, msg->payload_len, fmt,
+				coap_block_value(&echo));
+			return;
+		}
+		if (cw->nb_b1 >= CP_B1_PER_WORKER || (e->b1 = rte_pktmbuf_alloc(dp.pool)) == NULL) {
+			cnt(r->w, r->pidx, DP_CNT_COAP_LIMIT);
+			reply(r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
+			goto free;
+		}
+		cw->nb_b1++;
+		e->b1_hash = h;
+		e->b1_next = 0;
+		e->b1_szx = b->szx;
+		e->b1_fmt = fmt;
+	} else if (e->b1 == NULL || e->b1_hash != h || b->num != e->b1_next ||
+		   b->szx != e->b1_szx) {
+		cnt(r->w, r->pidx, DP_CNT_COAP_INCOMPLETE);
+		reply(r, COAP_REQUEST_ENTITY_INCOMPLETE, -1, 0);
+		goto free;
+	}
+	if (b->more && msg->payload_len != coap_block_size(b->szx)) {
+		reply(r, COAP_BAD_REQUEST, -1, 0);
+		goto drop_transfer;
+	}
+	if (e->b1->data_len + msg->payload_len > max) {
+		cnt(r->w, r->pidx, DP_CNT_COAP_TOO_BIG);
+		reply(r, COAP_REQUEST_ENTITY_TOO_LARGE, COAP_OPT_SIZE1, (uint32_t)max);
+		goto drop_transfer;
+	}
+	dst = msg->payload_len > 0 ? rte_pktmbuf_append(e->b1, (uint16_t)msg->payload_len) : NULL;
+	if (dst != NULL)
+		memcpy(dst, msg->payload, msg->payload_len);
+	e->b1_next++;
+	e->b1_expire = rte_get_tsc_cycles() + cp->hz * CP_B1_TIMEOUT_S;
+	if (b->more) {
+		reply(r, COAP_CONTINUE, COAP_OPT_BLOCK1, coap_block_value(&echo));
+		goto free;
+	}
+	/* the last block: the body is complete */
+	body = e->b1;
+	e->b1 = NULL;
+	cw->nb_b1--;
+	body->port = m->port;
+	rte_pktmbuf_free(m);
+	cnt(r->w, r->pidx, DP_CNT_COAP_BLOCK1);
+	publish(r, name, len, node, body, rte_pktmbuf_mtod(body, const uint8_t *), body->data_len,
+		e->b1_fmt, coap_block_value(&echo));
+	return;
+drop_transfer:
+	rte_pktmbuf_free(e->b1);
+	e->b1 = NULL;
+	cw->nb_b1--;
+free:
+	rte_pktmbuf_free(m);
 }
 
 /* GET on the collection or /.well-known/core: the control plane lists, a block at a time. */
@@ -562,7 +671,8 @@ request(struct cp_req *r, struct rte_mbuf *m)
 {
 	const struct coap_msg *msg = r->msg;
 	const struct coap_opt *o;
-	struct coap_block blk, *bp = NULL;
+	struct coap_block blk, *bp = NULL, b1;
+	bool has_b1 = false;
 	uint32_t obs = UINT32_MAX, fmt = CP_NO_FMT;
 	struct topic *node;
 	const char *name;
@@ -591,11 +701,13 @@ request(struct cp_req *r, struct rte_mbuf *m)
 		}
 		bp = &blk;
 	}
-	if (coap_opt_find(msg, COAP_OPT_BLOCK1) != NULL) {
-		/* Block1 uploads are not taken: the whole value in one datagram */
-		cnt(r->w, r->pidx, DP_CNT_COAP_TOO_BIG);
-		reply(r, COAP_REQUEST_ENTITY_TOO_LARGE, COAP_OPT_SIZE1, cp->p.max_message_size);
-		goto done;
+	o = coap_opt_find(msg, COAP_OPT_BLOCK1);
+	if (o != NULL) {
+		if (coap_block_decode(o, &b1) < 0) {
+			reply(r, COAP_BAD_OPTION, -1, 0);
+			goto done;
+		}
+		has_b1 = true;
 	}
 	o = coap_opt_find(msg, COAP_OPT_OBSERVE);
 	if (o != NULL && coap_opt_uint(o, &obs) < 0) {
@@ -664,7 +776,11 @@ request(struct cp_req *r, struct rte_mbuf *m)
 		break;
 	case COAP_PUT:
 	case COAP_POST:
-		publish(r, name, len, node, m, (uint16_t)fmt);
+		if (has_b1)
+			block1(r, name, len, node, m, &b1, (uint16_t)fmt);
+		else
+			publish(r, name, len, node, m, msg->payload, msg->payload_len,
+				(uint16_t)fmt, -1);
 		return;   /* it took the mbuf */
 	case COAP_DELETE:
 		if (node == NULL) {
@@ -1037,6 +1153,17 @@ ep_timers(struct dp_worker *w, struct cp_ep *e, uint64_t now)
 			rte_pktmbuf_refcnt_update(e->con_pkt, 1);
 			cnt(w, e->pidx, DP_CNT_COAP_RETRANSMIT);
 			dp_tx(w, e->pidx, e->con_pkt);
+		}
+	}
+	if (e->b1 != NULL) {
+		if (now > e->b1_expire) {
+			/* an upload left unfinished */
+			rte_pktmbuf_free(e->b1);
+			e->b1 = NULL;
+			w->cp->nb_b1--;
+			cnt(w, e->pidx, DP_CNT_COAP_INCOMPLETE);
+		} else {
+			busy = true;
 		}
 	}
 	if (!busy && now > e->idle_expire)

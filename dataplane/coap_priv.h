@@ -47,6 +47,8 @@
 #define CP_EXCHANGE_LIFETIME_S 247 /* RFC 7252 4.8.2 with the default parameters */
 #define CP_CON_EVERY_S 86400       /* RFC 7641 4.5: a CON notification at least daily */
 #define CP_NO_FMT 0xffff           /* no Content-Format known */
+#define CP_B1_PER_WORKER 256       /* Block1 uploads in progress per worker */
+#define CP_B1_TIMEOUT_S 60         /* an upload silent this long is dropped */
 
 /* A peer's address: the endpoint table's key (8-byte aligned: hashed by words). */
 struct cp_key {
@@ -85,6 +87,13 @@ struct cp_ep {
 	uint32_t con_obs;         /* the observer it notifies */
 	uint64_t con_deadline;
 	uint64_t con_timeout;     /* the current timeout, doubled per retransmission */
+	/* a Block1 upload in progress (RFC 7959 2.5): the body so far */
+	struct rte_mbuf *b1;
+	uint32_t b1_hash;         /* of the topic it goes to */
+	uint32_t b1_next;         /* the block number expected next */
+	uint8_t b1_szx;
+	uint16_t b1_fmt;
+	uint64_t b1_expire;
 	/* rate limit: a token bucket of rate_limit per second */
 	uint64_t rl_last;
 	uint32_t rl_tokens;
@@ -123,6 +132,7 @@ struct cp_worker {
 	struct cp_obs *obs;
 	uint32_t *obs_free;
 	uint32_t nb_obs_slots, nb_obs_active;
+	uint32_t nb_b1;               /* Block1 uploads in progress */
 	uint32_t scan;
 };
 

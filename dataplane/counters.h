@@ -77,7 +77,9 @@
 	_(COAP_BAD_OPTION,     "coap_bad_option",     "CoAP requests with an unknown critical option: 4.02") \
 	_(COAP_PROXY,          "coap_proxy",          "CoAP requests for a proxy (Proxy-Uri, Proxy-Scheme): 5.05") \
 	_(COAP_NOT_FOUND,      "coap_not_found",      "CoAP requests for a path that is no resource or no topic: 4.04 (or 4.00 for a bad topic name)") \
-	_(COAP_TOO_BIG,        "coap_too_big",        "CoAP requests too large (or Block1): 4.13 with Size1") \
+	_(COAP_TOO_BIG,        "coap_too_big",        "CoAP requests or Block1 uploads too large: 4.13 with Size1") \
+	_(COAP_INCOMPLETE,     "coap_incomplete",     "Block1 blocks out of order or for no upload (4.08), and uploads left unfinished") \
+	_(COAP_BLOCK1,         "coap_block1",         "Block1 uploads completed and published") \
 	_(COAP_LIMIT,          "coap_limit",          "CoAP requests refused at a limit (observers, endpoints): 5.03 with Max-Age") \
 	_(COAP_RATE_LIMITED,   "coap_rate_limited",   "CoAP requests over the peer's rate_limit: 5.03 (CON) or dropped (NON)") \
 	_(COAP_NO_ENDPOINT,    "coap_no_endpoint",    "CoAP requests handled without peer state (max_endpoints reached): no de-duplication") \

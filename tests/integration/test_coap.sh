@@ -125,6 +125,24 @@ sleep 0.3
 is "a 1200-byte value comes block-wise, whole" "$(cc -b 256 $U/ps/sensors/big)" "$big"
 check "... in 256-byte blocks" bash -c "cns() { ip netns exec $CNS \"\$@\"; }; cns timeout 20 coap-client-notls -B 5 -b 256 -v 7 $U/ps/sensors/big 2>&1 | grep -q 'Block2:3/M/256'"
 
+# ---- Block1: a publication in blocks ----
+up=$(python3 -c 'print("".join("%04d," % i for i in range(200)))')
+twoxx=$(counter coap_tx_2xx)
+r=$(cc -b 64 -m put -e "$up" -v 6 $U/ps/up 2>&1 | grep -o -E 'c:2\.04 .*Block1:[0-9]+/[_M]/64' | sed 's/ i:.*\[//')
+is "a 1000-byte PUT in 64-byte blocks: 2.04 for the last (block 15)" "$r" "c:2.04 Block1:15/_/64"
+is "... after 15 x 2.31 Continue" "$(( $(counter coap_tx_2xx) - twoxx ))" 16
+is "... published whole" "$(cc $U/ps/up)" "$up"
+is "... counted" "$(counter coap_block1)" 1
+b1=$(python3 -c 'import sys
+m=bytes([0x42, 0x03, 0x33, 0x44, 0x0b, 0x0c]) + bytes([0xb2]) + b"ps" + bytes([0x02]) + b"up"
+m += bytes([0xd1, 16 - 13, (3 << 4) | (1 << 3) | 2])      # Block1 27: num 3, M, 64 bytes
+print((m + b"\xff" + b"x" * 64).hex())')
+r=$(raw "$b1")
+is "a Block1 block out of order: 4.08" "$(echo "$r" | cut -c1-4)" "6288"
+is "... counted" "$(counter coap_incomplete)" 1
+huge=$(python3 -c 'print("y" * 3000)')
+is "an upload larger than the node takes: 4.13" "$(code1 -b 1024 -m put -e "$huge" $U/ps/up)" "4.13"
+
 # ---- DELETE ----
 check "DELETE the value (2.02)" cc -m delete $U/ps/sensors/temp
 is "GET after DELETE: no value" "$(cc $U/ps/sensors/temp)" ""
