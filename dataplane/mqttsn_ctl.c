@@ -40,11 +40,15 @@ struct mq_global *mq;
 
 /*
  * The control plane's map of client ids to sessions (MQ_OP_CLAIM), main
- * lcore only. The key is the id, zero-padded; the value packs the session:
- * bit 0 a takeover under way, bits 1-7 worker, 8-31 slot, 32-63 generation.
+ * lcore only. The key is the id's length, then the id, zero-padded: so "a"
+ * and "a\0" differ, and no key is all zeros (a key hashing to 0 would
+ * collide with rte_hash's empty-slot signature: ids are never empty). The
+ * value packs the session: bit 0 a takeover under way, bits 1-7 worker,
+ * 8-31 slot, 32-63 generation.
  */
 struct mq_cid {
-	char id[DP_MQTTSN_CLIENT_ID_MAX + 1];
+	uint8_t len;
+	char id[DP_MQTTSN_CLIENT_ID_MAX];
 } __rte_aligned(8);
 
 static struct rte_hash *cid_map;
@@ -192,7 +196,8 @@ static void
 cid_key(const struct mq_op *op, struct mq_cid *k)
 {
 	memset(k, 0, sizeof(*k));
-	memcpy(k->id, op->name, RTE_MIN(op->name_len, (uint16_t)DP_MQTTSN_CLIENT_ID_MAX));
+	k->len = (uint8_t)RTE_MIN(op->name_len, (uint16_t)DP_MQTTSN_CLIENT_ID_MAX);
+	memcpy(k->id, op->name, k->len);
 }
 
 static inline uintptr_t

@@ -548,12 +548,15 @@ on_subscribe(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *ms
 			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
 			return;
 		}
-		if (s->nb_subs >= mq->p.max_subscriptions_per_client) {
+		/* those asked for and not answered yet count too (pipelined SUBSCRIBEs) */
+		if (s->nb_subs + s->nb_subs_pending >= mq->p.max_subscriptions_per_client) {
 			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_CONGESTION, 0);
 			return;
 		}
 		if (!submit_named(w, s, MQ_OP_SUBSCRIBE, msg, name, len, (uint8_t)qos, wild))
 			reply_rc(w, s, NULL, 0, type, msg, MQTTSN_RC_CONGESTION, 0);
+		else
+			s->nb_subs_pending++;
 		return;
 	}
 	if (!submit_named(w, s, MQ_OP_UNSUBSCRIBE, msg, name, len, 0, wild)) {
@@ -615,6 +618,8 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 							   MQTTSN_RC_CONGESTION, id);
 		break;
 	case MQ_OP_SUBSCRIBE:
+		if (s->nb_subs_pending > 0)
+			s->nb_subs_pending--;
 		if (op->rc < 0) {
 			reply_rc(w, s, NULL, 0, MQTTSN_SUBACK, &req, rc_of(op->rc), 0);
 			break;

@@ -137,6 +137,7 @@ struct mq_sess {
 	uint16_t next_msg_id;
 	uint16_t nb_ids;          /* ids 1..nb_ids are assigned */
 	uint16_t nb_subs;
+	uint16_t nb_subs_pending; /* SUBSCRIBEs with the control plane, not answered yet */
 	struct net_peer peer;
 	struct mq_key key;
 	char client_id[MQTTSN_CLIENT_ID_SPEC_MAX + 1];

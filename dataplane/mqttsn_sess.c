@@ -171,6 +171,7 @@ mq_sess_new(struct dp_worker *w, const struct mq_key *k)
 	s->key = *k;
 	s->nb_ids = 0;
 	s->nb_subs = 0;
+	s->nb_subs_pending = 0;
 	s->next_msg_id = 1;
 	s->keepalive = 0;
 	s->silence_tsc = 0;
@@ -322,6 +323,26 @@ mq_sess_leave(struct dp_worker *w, struct mq_sess *s, bool lost)
 	dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_KEPT, 1);
 }
 
+/*
+ * Where the MQTT-SN message starts in a frame we built: read from the frame
+ * itself (its VLAN tag, IP version, a forwarder's encapsulation), since the
+ * client's path may have changed since it was built.
+ */
+static size_t
+held_payload_off(const struct rte_mbuf *pkt)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(pkt, const uint8_t *);
+	size_t off = NET_ETH_HLEN;
+
+	if (f[12] == 0x81 && f[13] == 0x00)
+		off += NET_VLAN_HLEN;
+	off += (f[off] >> 4) == 6 ? 40 : (size_t)(f[off] & 0x0f) * 4;
+	off += 8;                                   /* UDP */
+	if (f[off + 1] == MQTTSN_ENCAPSULATED)      /* length, 0xFE, ctrl, node id */
+		off += f[off];
+	return off;
+}
+
 /* Retransmit what is due, or give the client up after Nretry tries. */
 static void
 sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
@@ -349,7 +370,7 @@ sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 		o->tries++;
 		o->deadline = now + mq->retry_tsc;
 		if (o->kind == MQ_OUT_QOS1 || o->kind == MQ_OUT_QOS2_PUB)
-			mq_set_dup(o->pkt, net_udp_header_len(&s->peer) + mq_encap_len(&s->key));
+			mq_set_dup(o->pkt, held_payload_off(o->pkt));
 		mq_send_held(w, s, o);
 		dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_RETRANSMIT, 1);
 	}
