@@ -359,6 +359,7 @@ CFG_COAP_UINT(max_retransmit)
 CFG_COAP_UINT(notify_con_every)
 CFG_COAP_UINT(max_age)
 CFG_COAP_UINT(rate_limit)
+CFG_COAP_UINT(block1_timeout)
 
 #define CFG_COAP(field, type)                                                       \
 	"coap." #field, CFG_LEAF, (type), .store = cfg_store_coap_##field,          \
@@ -703,6 +704,10 @@ const struct cfg_key cfg_keys[] = {
 	  .min = 0, .max = CFG_COAP_FIT(rate_limit, 1000000),
 	  .doc = "Requests per second one peer may send (a burst of as many); more get 5.03 "
 		 "with Max-Age 1 and are counted. 0: no limit." },
+	{ CFG_COAP(block1_timeout, &cfg_t_uint), .def = "60",
+	  .min = 1, .max = CFG_COAP_FIT(block1_timeout, 3600),
+	  .doc = "Seconds a Block1 upload may wait for its next block; then it is dropped and "
+		 "counted (coap_incomplete)." },
 };
 
 const size_t cfg_nb_keys = CFG_DIM(cfg_keys);

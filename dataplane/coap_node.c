@@ -604,7 +604,7 @@ block1(struct cp_req *r, const char *name, size_t len, struct topic *node, struc
 	if (dst != NULL)
 		memcpy(dst, msg->payload, msg->payload_len);
 	e->b1_next++;
-	e->b1_expire = rte_get_tsc_cycles() + cp->hz * CP_B1_TIMEOUT_S;
+	e->b1_expire = rte_get_tsc_cycles() + cp->hz * cp->p.block1_timeout;
 	if (b->more) {
 		reply(r, COAP_CONTINUE, COAP_OPT_BLOCK1, coap_block_value(&echo));
 		goto free;

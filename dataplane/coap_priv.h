@@ -48,7 +48,6 @@
 #define CP_CON_EVERY_S 86400       /* RFC 7641 4.5: a CON notification at least daily */
 #define CP_NO_FMT 0xffff           /* no Content-Format known */
 #define CP_B1_PER_WORKER 256       /* Block1 uploads in progress per worker */
-#define CP_B1_TIMEOUT_S 60         /* an upload silent this long is dropped */
 
 /* A peer's address: the endpoint table's key (8-byte aligned: hashed by words). */
 struct cp_key {

@@ -79,6 +79,7 @@ struct dp_coap_params {
 	uint16_t notify_con_every;     /* every Nth notification to an observer is CON */
 	uint32_t max_age;              /* Max-Age of notifications and values, seconds */
 	uint32_t rate_limit;           /* requests per second per endpoint; 0: none */
+	uint32_t block1_timeout;       /* s an unfinished Block1 upload is kept */
 };
 
 /* A port's state for `status`, `port.list` and telemetry. */
