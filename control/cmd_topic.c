@@ -27,6 +27,25 @@
 
 #define TOPIC_LIMIT_DEFAULT 1000
 #define TOPIC_LIMIT_MAX 100000
+
+/*
+ * A subscriber is an MQTT-SN session or (the session number's top bit,
+ * dataplane/coap_priv.h CP_REF_BIT) a CoAP observer; "session" is its slot.
+ */
+#define TOPIC_REF_COAP 0x80000000u
+
+static const char *
+ref_proto(const struct topic_sub_ref *ref)
+{
+	return (ref->session & TOPIC_REF_COAP) ? "coap" : "mqttsn";
+}
+
+static uint32_t
+ref_slot(const struct topic_sub_ref *ref)
+{
+	return ref->session & ~TOPIC_REF_COAP;
+}
+
 /* Roughly the most bytes of rows one reply carries (1 MiB). */
 #define TOPIC_REPLY_BUDGET (1024 * 1024)
 /* Per-row overhead estimate of a topic.list row beyond its name. */
@@ -43,8 +62,8 @@ cmd_topic_table(char *err, size_t errlen)
 	struct topic_table *t = dp_topic_table();
 
 	if (t == NULL)
-		snprintf(err, errlen, "the MQTT-SN node is not running (mqttsn.enabled is false): "
-			 "there is no topic table");
+		snprintf(err, errlen, "neither the MQTT-SN nor the CoAP node runs (mqttsn.enabled "
+			 "and coap.enabled are false): there is no topic table");
 	return t;
 }
 
@@ -387,12 +406,13 @@ cmd_filter_row_cb(const char *filter, size_t flen, const struct topic_sub_ref *r
 		f->count.wild++;
 	if (json_array_size(f->rows) >= f->cap)
 		return 0;
-	json_array_append_new(f->rows, json_pack("{s:o, s:s, s:i, s:I, s:I, s:i}",
+	json_array_append_new(f->rows, json_pack("{s:o, s:s, s:s, s:i, s:I, s:I, s:i}",
 		"filter", filter ? json_stringn(filter, flen)
 				 : json_stringn(f->node->name, f->node->len),
 		"type", filter ? "wildcard" : "exact",
+		"protocol", ref_proto(ref),
 		"worker", (int)ref->core,
-		"session", (json_int_t)ref->session,
+		"session", (json_int_t)ref_slot(ref),
 		"gen", (json_int_t)ref->gen,
 		"qos", (int)ref->qos));
 	return 0;
@@ -450,8 +470,9 @@ cmd_topic_show(const struct ctl_req *req, json_t **result, char *err, size_t err
 		for (uint32_t i = 0; i < n && listed < limit; i++, listed++) {
 			const struct topic_sub_ref *ref = &refs[d->runs[r].start + i];
 
-			json_array_append_new(run, json_pack("{s:I, s:I, s:i}",
-				"session", (json_int_t)ref->session,
+			json_array_append_new(run, json_pack("{s:s, s:I, s:I, s:i}",
+				"protocol", ref_proto(ref),
+				"session", (json_int_t)ref_slot(ref),
 				"gen", (json_int_t)ref->gen,
 				"qos", (int)ref->qos));
 		}

@@ -102,6 +102,9 @@ j() {
 r=$(ctl --json coap.observers sensors/temp)
 is "coap.observers shows the observer" "$(j '[(o["topic"], o["address"], o["state"]) for o in r["observers"]]' "$r")" \
 	"[('sensors/temp', '$CLIENT4', 'active')]"
+r=$(ctl --json topic.show sensors/temp)
+is "topic.show lists the observer as a coap subscriber next to the MQTT-SN one" \
+	"$(j 'sorted(x["protocol"] for v in r["delivery"].values() for x in v)' "$r")" "['coap', 'mqttsn']"
 r=$(ctl --json coap.observers sensors/nothing)
 is "... and none for another topic" "$(j 'r["total"]' "$r")" 0
 r=$(ctl --json coap.endpoints)

@@ -3,7 +3,7 @@
 # topic.stats) against a live ternd whose topics and subscriptions come from
 # tern-mqttsn clients: filters, --limit truncation, subscribers per worker,
 # the filters behind a delivery set, errors (EINVAL, ENOENT, ENOTSUP with
-# the MQTT-SN node disabled), JSON and human output; no mbuf leaks.
+# both protocol nodes disabled), JSON and human output; no mbuf leaks.
 . "$(dirname "$0")/lib.sh"
 WORKERS=2
 RX_QUEUES=1
@@ -16,7 +16,7 @@ MQ=$(dirname "$TERND")/../tests/tools/tern-mqttsn
 eval "$(declare -f tern_config | sed '1s/tern_config/tern_config_base/')"
 tern_config() {
 	tern_config_base
-	printf 'mqttsn:\n  enabled: %s\n' "$MQTTSN_ENABLED"
+	printf 'mqttsn:\n  enabled: %s\ncoap:\n  enabled: %s\n' "$MQTTSN_ENABLED" "${COAP_ENABLED:-true}"
 }
 
 mq() { cns "$MQ" "$@"; }
@@ -140,8 +140,8 @@ is "topic.show room/1/temp: name, 2 subscribers, 1 exact, 1 wildcard, not trunca
 is "topic.show: the delivery set holds 2 refs, grouped by worker" \
 	"$(j 'sum(len(v) for v in r["delivery"].values()), all(k.isdigit() and int(k) < 2 for k in r["delivery"])' "$r")" \
 	"(2, True)"
-is "topic.show: each ref has session, gen and qos" \
-	"$(j 'all(sorted(x) == ["gen", "qos", "session"] for v in r["delivery"].values() for x in v)' "$r")" True
+is "topic.show: each ref has protocol, session, gen and qos" \
+	"$(j 'all(sorted(x) == ["gen", "protocol", "qos", "session"] and x["protocol"] == "mqttsn" for v in r["delivery"].values() for x in v)' "$r")" True
 is "topic.show: the QoS of the refs are 0 (room/#) and 1 (room/1/temp)" \
 	"$(j 'sorted(x["qos"] for v in r["delivery"].values() for x in v)' "$r")" "[0, 1]"
 is "topic.show: the filters behind it" \
@@ -191,8 +191,8 @@ out=$(ctl topic.show room/1/temp)
 check "topic.show human: fields, delivery per worker, filters table" bash -c "
 	grep -q '^name  *room/1/temp$' <<<'$out' && grep -q '^subscribers  *2$' <<<'$out' &&
 	grep -q '^retained  *-$' <<<'$out' && grep -q '^delivery:$' <<<'$out' &&
-	grep -q '^    SESSION  GEN  QOS$' <<<'$out' && grep -q '^filters:$' <<<'$out' &&
-	grep -q '^  FILTER  *TYPE  *WORKER  *SESSION  *GEN  *QOS$' <<<'$out' &&
+	grep -q '^    PROTOCOL  SESSION  GEN  QOS$' <<<'$out' && grep -q '^filters:$' <<<'$out' &&
+	grep -q '^  FILTER  *TYPE  *PROTOCOL  *WORKER  *SESSION  *GEN  *QOS$' <<<'$out' &&
 	grep -q '^  room/#  *wildcard  ' <<<'$out'"
 
 # --- topic.stats ---
@@ -243,16 +243,24 @@ is "ternd exits 0" "$T_STATUS" 0
 check "mbuf audit ok at shutdown" grep -q "mbuf audit: .*: ok" "$T_DIR/ternd.log"
 check "no sanitizer report" bash -c "! grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error' '$T_DIR/ternd.log'"
 
-# --- the MQTT-SN node disabled: ENOTSUP ---
+# --- the MQTT-SN node disabled: the CoAP node still has the topic table ---
 MQTTSN_ENABLED=false
+tern_start
+r=$(ctl --json topic.stats)
+is "topic.stats with only CoAP running" "$(j 'r["topics"]' "$r")" 0
+tern_stop
+is "ternd exits 0 (mqttsn disabled, coap enabled)" "$T_STATUS" 0
+
+# --- both disabled: no topic table, ENOTSUP ---
+COAP_ENABLED=false
 tern_start
 for c in topic.list "topic.show a" topic.stats; do
 	# shellcheck disable=SC2086
 	ctl --json $c >"$T_DIR/off.json" 2>"$T_DIR/off.err"
-	is "$c with mqttsn disabled: exit 1" "$?" 1
-	is "$c with mqttsn disabled: ENOTSUP" "$(j 'e["code"]' "$(cat "$T_DIR/off.json")")" ENOTSUP
-	check "$c with mqttsn disabled: the message says mqttsn.enabled is false" \
-		grep -q "mqttsn.enabled is false" "$T_DIR/off.err"
+	is "$c with mqttsn and coap disabled: exit 1" "$?" 1
+	is "$c with mqttsn and coap disabled: ENOTSUP" "$(j 'e["code"]' "$(cat "$T_DIR/off.json")")" ENOTSUP
+	check "$c with mqttsn and coap disabled: the message says so" \
+		grep -q "mqttsn.enabled and coap.enabled are false" "$T_DIR/off.err"
 done
 tern_stop
 is "ternd exits 0 (mqttsn disabled)" "$T_STATUS" 0
