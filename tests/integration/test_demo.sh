@@ -21,6 +21,9 @@ expect "demo shows ternctl status with the port" "p0 +net_tap0,iface=tern0"
 expect "demo client pings the router over IPv4" "3 packets transmitted, 3 received"
 expect "demo client pings the router over IPv6" "2001:db8::1 ping statistics"
 expect "demo's TCP connection reaches the router namespace" "client got: hello from the router namespace"
+expect "demo's MQTT-SN subscriber got the CoAP value and both publications" \
+	"MQTT-SN subscriber got: sensors/temp 21.5;sensors/temp 22.0;sensors/temp 22.5;"
+expect "demo's CoAP observer got the value and both publications" "CoAP observer got: +21.522.022.5"
 expect "demo prints the counters at the end" "icmp4_echo +[0-9]+"
 expect "ternd's mbuf audit was clean" "mbuf audit: .*: ok"
 if ip netns list | grep -qE '^tern-(router|client)\b'; then
