@@ -302,6 +302,7 @@ obs_new(struct cp_worker *cw, struct cp_ep *e)
 	o->since_con = 0;
 	o->last_con = rte_get_tsc_cycles();
 	o->last_mid = 0;
+	o->notified = false;
 	o->node = NULL;
 	return o;
 }
@@ -500,6 +501,10 @@ publish(struct cp_req *r, const char *name, size_t len, struct topic *node, stru
 	op->data_flags = node != NULL ? 0 : MQTTSN_FLAG_RETAIN;
 	op->fmt = op_fmt;
 	op->msg_id = r->pidx;
+	/* answered once the value is in the table (coap_published): a GET then sees it */
+	op_keep_request(op, r);
+	op->old_gen = echo >= 0 ? (uint32_t)echo + 1 : 0;
+	r->dd = NULL;
 	if (dlen > 0)
 		memcpy(op->name + len, data, dlen);
 	if (!mq_op_submit(r->w, op)) {
@@ -509,7 +514,6 @@ publish(struct cp_req *r, const char *name, size_t len, struct topic *node, stru
 		return;
 	}
 	cnt(r->w, r->pidx, DP_CNT_COAP_PUBLISHED);
-	reply(r, COAP_CHANGED, echo >= 0 ? COAP_OPT_BLOCK1 : -1, (uint32_t)(echo >= 0 ? echo : 0));
 	if (node == NULL) {
 		/* a new topic: routed when the control plane has created it (MQ_OP_WILL) */
 		rte_pktmbuf_free(m);
@@ -684,7 +688,9 @@ request(struct cp_req *r, struct rte_mbuf *m)
 	o = coap_unknown_critical(msg, known_opts, RTE_DIM(known_opts));
 	if (o != NULL) {
 		cnt(r->w, r->pidx, DP_CNT_COAP_BAD_OPTION);
-		reply(r, COAP_BAD_OPTION, -1, 0);
+		/* RFC 7252 5.4.1: 4.02 to a CON; a NON is rejected (dropped) */
+		if (msg->type == COAP_CON)
+			reply(r, COAP_BAD_OPTION, -1, 0);
 		goto done;
 	}
 	if (coap_opt_find(msg, COAP_OPT_PROXY_URI) != NULL ||
@@ -696,6 +702,7 @@ request(struct cp_req *r, struct rte_mbuf *m)
 	o = coap_opt_find(msg, COAP_OPT_BLOCK2);
 	if (o != NULL) {
 		if (coap_block_decode(o, &blk) < 0) {
+			cnt(r->w, r->pidx, DP_CNT_COAP_BAD_OPTION);
 			reply(r, COAP_BAD_OPTION, -1, 0);
 			goto done;
 		}
@@ -704,6 +711,7 @@ request(struct cp_req *r, struct rte_mbuf *m)
 	o = coap_opt_find(msg, COAP_OPT_BLOCK1);
 	if (o != NULL) {
 		if (coap_block_decode(o, &b1) < 0) {
+			cnt(r->w, r->pidx, DP_CNT_COAP_BAD_OPTION);
 			reply(r, COAP_BAD_OPTION, -1, 0);
 			goto done;
 		}
@@ -711,11 +719,13 @@ request(struct cp_req *r, struct rte_mbuf *m)
 	}
 	o = coap_opt_find(msg, COAP_OPT_OBSERVE);
 	if (o != NULL && coap_opt_uint(o, &obs) < 0) {
+		cnt(r->w, r->pidx, DP_CNT_COAP_BAD_OPTION);
 		reply(r, COAP_BAD_OPTION, -1, 0);
 		goto done;
 	}
 	o = coap_opt_find(msg, COAP_OPT_CONTENT_FORMAT);
 	if (o != NULL && (coap_opt_uint(o, &fmt) < 0 || fmt > 0xfffe)) {
+		cnt(r->w, r->pidx, DP_CNT_COAP_BAD_OPTION);
 		reply(r, COAP_BAD_OPTION, -1, 0);
 		goto done;
 	}
@@ -791,11 +801,15 @@ request(struct cp_req *r, struct rte_mbuf *m)
 			/* the value goes; the topic stays (topics are never removed) */
 			struct mq_op *op = op_for(r, MQ_OP_RETAIN, name, len);
 
+			if (op != NULL) {
+				op_keep_request(op, r);
+				op->wild = 1;           /* a DELETE: answered 2.02 */
+			}
 			if (op == NULL || !mq_op_submit(r->w, op)) {
 				reply(r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
 				break;
 			}
-			reply(r, COAP_DELETED, -1, 0);
+			r->dd = NULL;
 		}
 		break;
 	default:
@@ -829,7 +843,8 @@ on_ack_rst(struct dp_worker *w, uint16_t pidx, struct cp_ep *e, const struct coa
 	if (msg->type == COAP_RST) {
 		/* an RST to a non-confirmable notification: the client is not interested */
 		for (uint32_t s = e->first_obs; s != UINT32_MAX; s = cw->obs[s].next)
-			if (cw->obs[s].last_mid == msg->mid && cw->obs[s].state == CP_OBS_ACTIVE) {
+			if (cw->obs[s].notified && cw->obs[s].last_mid == msg->mid &&
+			    cw->obs[s].state == CP_OBS_ACTIVE) {
 				obs_end(w, &cw->obs[s]);
 				return;
 			}
@@ -883,6 +898,15 @@ coap_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net
 	}
 	r.msg = &msg;
 	key_of(&r.peer, pidx, &key);
+	if (len > cp->p.max_message_size && COAP_CODE_CLASS(msg.code) == 0 &&
+	    msg.code != COAP_EMPTY) {
+		/* larger than the node takes in one message: Block1 is the way */
+		cnt(w, pidx, DP_CNT_COAP_TOO_BIG);
+		if (msg.type == COAP_CON)
+			reply(&r, COAP_REQUEST_ENTITY_TOO_LARGE, COAP_OPT_SIZE1,
+			      cp->p.max_message_size);
+		goto drop;
+	}
 	if (msg.type == COAP_ACK || msg.type == COAP_RST) {
 		void *slot;
 
@@ -980,6 +1004,19 @@ coap_done(struct dp_worker *w, struct mq_op *op)
 				r.dd = &r.ep->dedup[i];
 	}
 	switch (op->kind) {
+	case MQ_OP_RETAIN:
+	case MQ_OP_WILL:
+		if (op->rc < 0) {
+			reply(&r, op->rc == -ENOSPC ? COAP_SERVICE_UNAVAILABLE : COAP_BAD_REQUEST,
+			      COAP_OPT_MAX_AGE, 1);
+			break;
+		}
+		if (op->kind == MQ_OP_RETAIN && op->wild)
+			reply(&r, COAP_DELETED, -1, 0);
+		else
+			reply(&r, COAP_CHANGED, op->old_gen ? COAP_OPT_BLOCK1 : -1,
+			      op->old_gen ? op->old_gen - 1 : 0);
+		break;
 	case MQ_OP_SUBSCRIBE: {
 		uint32_t s = op->session & ~CP_REF_BIT;
 		struct cp_obs *o = s < cw->nb_obs_slots ? &cw->obs[s] : NULL;
@@ -1094,6 +1131,7 @@ coap_deliver(struct dp_worker *w, const struct topic_sub_ref *ref, struct rte_mb
 		hdr->pkt_len += (uint32_t)n;
 	}
 	o->last_mid = mid;
+	o->notified = true;
 	if (type == COAP_CON) {
 		o->since_con = 0;
 		o->last_con = now;

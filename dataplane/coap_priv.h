@@ -110,6 +110,7 @@ struct cp_obs {
 	uint8_t tkl;
 	uint8_t req_type;         /* the registering request's type and id: answered later */
 	uint8_t szx;              /* the block size the observer asked for */
+	bool notified;            /* last_mid is a notification's */
 	uint8_t token[COAP_TOKEN_MAX];
 	uint16_t req_mid;
 	uint16_t since_con;       /* notifications since the last CON */

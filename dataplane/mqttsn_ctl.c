@@ -482,8 +482,9 @@ mqttsn_control_poll(void)
 			continue;
 		}
 		apply(op);
-		if (op->kind == MQ_OP_FORGET || op->kind == MQ_OP_RETAIN ||
-		    (op->kind == MQ_OP_WILL && op->node == NULL) ||
+		if (op->kind == MQ_OP_FORGET ||
+		    (op->kind == MQ_OP_RETAIN && op->proto != MQ_PROTO_COAP) ||
+		    (op->kind == MQ_OP_WILL && op->node == NULL && op->proto != MQ_PROTO_COAP) ||
 		    op->worker >= dp.nb_workers ||
 		    rte_ring_enqueue(mq->w[op->worker]->done, op) != 0)
 			/* no answer to give, or nowhere to give it: the client retries */

@@ -589,6 +589,11 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 	if (op->kind == MQ_OP_WILL) {
 		/* its session is gone: nobody to answer, only subscribers */
 		will_route(w, op);
+		if (op->proto == MQ_PROTO_COAP) {
+			/* a CoAP publication to a new topic: its 2.04 */
+			coap_done(w, op);
+			return;
+		}
 		rte_mempool_put(mq->op_pool, op);
 		return;
 	}

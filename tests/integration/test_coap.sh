@@ -56,6 +56,14 @@ is "/.well-known/core filtered by rt" "$(cc "$U/.well-known/core?rt=core.ps.coll
 is "... and by href prefix" "$(cc "$U/.well-known/core?href=/ps/sensors/t*")" '</ps/sensors/temp>;rt="core.ps.data";obs'
 is "IPv6 works the same" "$(cns timeout 20 coap-client-notls -B 5 "coap://[$ROUTER6]/ps/sensors/temp")" "21.5"
 
+# a GET right after a PUT's answer sees the value: the 2.04 waits for the table
+n=0
+for i in 1 2 3 4 5 6 7 8; do
+	cc -m put -e "v$i" $U/ps/rw/$i >/dev/null && [ "$(cc $U/ps/rw/$i)" = "v$i" ] && n=$((n + 1))
+	cc -m put -e "w$i" $U/ps/rw/$i >/dev/null && [ "$(cc $U/ps/rw/$i)" = "w$i" ] && n=$((n + 1))
+done
+is "a GET right after the 2.04 sees the value, new topic or not (16 tries)" "$n" 16
+
 # ---- errors ----
 code() { cc -v 6 "$@" 2>&1 | grep -o -E '^v:1 t:[A-Z]+ c:[0-9]\.[0-9]+' | head -1 | awk '{print $3}'; }
 code1() { cc "$@" 2>&1 | grep -o -E '^[0-9]\.[0-9]{2}' | head -1; }
@@ -177,6 +185,12 @@ for i in 1 2 3; do cc -m put -e "d$i" $U/ps/deaf; done
 wait "$deaf"
 check "CON notifications were retransmitted ($(cat "$T_DIR/deaf.out"))" test "$(counter coap_retransmit)" -ge 2
 is "... then the observer was removed" "$(counter coap_con_failed)" 1
+
+# an RST with a message id no notification had does not end an observation
+ended=$(counter coap_obs_ended)
+r=$(raw 41010201e160527073077365$(printf 'nsors' | xxd -p)0474656d70 70000000)
+is "an observation registered, then a stray RST (mid 0)" "$(echo "$r" | cut -c1-8) $(echo "$r" | awk '{print $2}')" "61450201 -"
+is "... leaves it in place" "$(( $(counter coap_obs_ended) - ended ))" 0
 
 # ---- what ternd sent, through Wireshark's CoAP dissector ----
 sleep 0.5
