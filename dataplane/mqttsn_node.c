@@ -74,6 +74,34 @@ mk_frame(struct dp_worker *w, const struct mq_key *k, uint16_t pidx, const struc
 	return m;
 }
 
+/* A frame to the client of @p s carrying @p msg: its headers from the session's template. */
+static struct rte_mbuf *
+mk_frame_sess(struct dp_worker *w, const struct mq_sess *s, const struct mqttsn_msg *msg)
+{
+	const struct net_udp_tpl *t = &s->tpl;
+	struct rte_mbuf *m;
+	uint8_t *buf;
+	int len;
+
+	if (t->len == 0)
+		return mk_frame(w, &s->key, s->pidx, &s->peer, msg);
+	m = rte_pktmbuf_alloc(dp.pool);
+	if (m == NULL)
+		return NULL;
+	buf = rte_pktmbuf_mtod(m, uint8_t *);
+	len = mqttsn_encode(buf + t->len, rte_pktmbuf_tailroom(m) - t->len, msg);
+	if (len < 0 || net_udp_tpl_write(buf, t, (size_t)len,
+					 net_cksum_add(0, buf + t->len, (size_t)len)) < 0) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	if (s->key.wnid_len > 0)
+		cnt(w, s->pidx, DP_CNT_MQTTSN_ENCAP_TX);
+	m->data_len = (uint16_t)(t->len + (size_t)len);
+	m->pkt_len = m->data_len;
+	return m;
+}
+
 void
 mq_send(struct dp_worker *w, struct mq_sess *s, const struct net_peer *peer, uint16_t pidx,
 	const struct mqttsn_msg *msg)
@@ -81,10 +109,11 @@ mq_send(struct dp_worker *w, struct mq_sess *s, const struct net_peer *peer, uin
 	struct rte_mbuf *m;
 
 	if (s != NULL) {
-		peer = &s->peer;
 		pidx = s->pidx;
+		m = mk_frame_sess(w, s, msg);
+	} else {
+		m = mk_frame(w, w->mq->rx_key, pidx, peer, msg);
 	}
-	m = mk_frame(w, s != NULL ? &s->key : w->mq->rx_key, pidx, peer, msg);
 	if (m == NULL) {
 		cnt(w, pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
 		return;
@@ -104,10 +133,34 @@ mq_send_held(struct dp_worker *w, struct mq_sess *s, struct mq_out *o)
 	dp_tx(w, s->pidx, o->pkt);
 }
 
+/*
+ * Where the MQTT-SN message starts in a frame of ours (all its headers are
+ * in its first segment): after our Ethernet (+VLAN), IPv4 or IPv6 (no
+ * extension header) and UDP headers, and the encapsulation for a
+ * forwarder, if any. Read from the frame itself, not from its session,
+ * whose peer may have changed since it was built (a client heard again
+ * through another VLAN, a session taken over). *@p udp_off: the UDP header.
+ */
+static size_t
+frame_msg_off(const uint8_t *f, size_t *udp_off)
+{
+	size_t l3 = NET_ETH_HLEN, off;
+
+	if (f[12] == NET_ETHERTYPE_VLAN >> 8 && f[13] == (NET_ETHERTYPE_VLAN & 0xff))
+		l3 += NET_VLAN_HLEN;
+	*udp_off = l3 + ((f[l3] >> 4) == 6 ? 40 : (size_t)(f[l3] & 0x0f) * 4);
+	off = *udp_off + 8;
+	/* an encapsulation: its length octet, then its type (a long message starts 0x01) */
+	if (f[off] != 0x01 && f[off + 1] == MQTTSN_ENCAPSULATED)
+		off += f[off];
+	return off;
+}
+
 void
-mq_set_dup(struct rte_mbuf *pkt, size_t off)
+mq_set_dup(struct rte_mbuf *pkt)
 {
 	uint8_t *f = rte_pktmbuf_mtod(pkt, uint8_t *);
+	size_t uo, off = frame_msg_off(f, &uo);
 	size_t fo = off + (f[off] == 0x01 ? 4 : 2);    /* the flags byte */
 	size_t wo = fo & ~(size_t)1;                     /* its 16-bit word; UDP starts even */
 	uint16_t old, new, ck;
@@ -117,12 +170,12 @@ mq_set_dup(struct rte_mbuf *pkt, size_t off)
 	memcpy(&old, f + wo, 2);
 	f[fo] |= MQTTSN_FLAG_DUP;
 	memcpy(&new, f + wo, 2);
-	memcpy(&ck, f + off - 2, 2);                    /* UDP checksum field */
+	memcpy(&ck, f + uo + 6, 2);                     /* UDP checksum field */
 	/* RFC 1624 eqn. 3 */
 	ck = net_cksum_fold((uint32_t)(uint16_t)~ck + (uint16_t)~old + new);
 	if (ck == 0)
 		ck = 0xffff;
-	memcpy(f + off - 2, &ck, 2);
+	memcpy(f + uo + 6, &ck, 2);
 }
 
 static void
@@ -295,7 +348,7 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 		s->sleep_duration = 0;
 	}
 	s->clean = clean;
-	s->peer = *peer;
+	mq_sess_set_peer(s, peer);
 	s->client_id_len = (uint8_t)msg->client_id.len;
 	memcpy(s->client_id, msg->client_id.p, msg->client_id.len);
 	s->client_id[s->client_id_len] = '\0';
@@ -320,34 +373,31 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 
 /*
  * A buffered PUBLISH built for the address of a taken-over session: the same
- * message (its MQTT-SN bytes from @p off on) with headers for @p s.
+ * message with headers for @p s.
  */
 static bool
-readdress(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *pkt, uint16_t off)
+readdress(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *pkt)
 {
-	size_t hl = net_udp_header_len(&s->peer), eh = mq_encap_len(&s->key), len = 0;
+	const struct net_udp_tpl *t = &s->tpl;
+	size_t uo, len = 0;
 	uint32_t sum = 0;
 	uint8_t *buf;
 
-	if (rte_pktmbuf_adj(pkt, off) == NULL)
+	if (t->len == 0 ||
+	    rte_pktmbuf_adj(pkt, (uint16_t)frame_msg_off(rte_pktmbuf_mtod(pkt, uint8_t *),
+							   &uo)) == NULL)
 		return false;
 	for (struct rte_mbuf *seg = pkt; seg != NULL; seg = seg->next) {
 		sum = net_cksum_combine(sum, net_cksum_add(0, rte_pktmbuf_mtod(seg, uint8_t *),
 							   seg->data_len), len);
 		len += seg->data_len;
 	}
-	buf = (uint8_t *)rte_pktmbuf_prepend(pkt, (uint16_t)(hl + eh));
+	buf = (uint8_t *)rte_pktmbuf_prepend(pkt, t->len);
 	if (buf == NULL)
 		return false;
-	if (eh > 0) {
-		if (mqttsn_encode_encap_header(buf + hl, eh, 0, s->key.wnid, s->key.wnid_len) < 0)
-			return false;
-		sum = net_cksum_combine(net_cksum_add(0, buf + hl, eh), sum, eh);
-		len += eh;
+	if (s->key.wnid_len > 0)
 		cnt(w, s->pidx, DP_CNT_MQTTSN_ENCAP_TX);
-	}
-	return net_udp_header(buf, hl, &dp.ports[s->pidx].nif, &s->peer, mq->p.port, len,
-			      sum) >= 0;
+	return net_udp_tpl_write(buf, t, len, sum) >= 0;
 }
 
 /*
@@ -378,8 +428,6 @@ take(struct dp_worker *w, struct mq_op *op)
 			struct mq_carry *c = mq_op_carry(op);
 			uint16_t croom = (uint16_t)((end - (uintptr_t)c) / sizeof(*c));
 
-			op->carry_off = (uint16_t)(net_udp_header_len(&s->peer) +
-						   mq_encap_len(&s->key));
 			for (uint16_t i = 0; i < s->nb_sleep; i++) {
 				struct mq_out *e = &s->sleepq[i];
 
@@ -442,7 +490,7 @@ claimed(struct dp_worker *w, struct mq_sess *s, struct mq_op *op)
 			struct mq_carry *c = &mq_op_carry(op)[i];
 
 			if (s->nb_sleep >= mq->p.max_sleep_buffer ||
-			    !readdress(w, s, c->pkt, op->carry_off)) {
+			    !readdress(w, s, c->pkt)) {
 				cnt(w, s->pidx, DP_CNT_MQTTSN_SLEEP_DROPPED);
 				rte_pktmbuf_free(c->pkt);
 				continue;
@@ -658,45 +706,99 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 	rte_mempool_put(mq->op_pool, op);
 }
 
-/* A PUBLISH for one subscriber: its header mbuf chained to the shared payload. */
-static struct rte_mbuf *
+/*
+ * A PUBLISH header (spec 5.4.12) of @p ph bytes (mqttsn_publish_header_len())
+ * at @p buf, and its sum in *@p sum. The short form, all but every message
+ * routed, is written here: mqttsn_encode_publish_header() checks what its
+ * callers (build_publish()) have made sure of already, the flags, at the
+ * cost of more than the whole header; the long form is left to it.
+ */
+static inline int
+publish_header(uint8_t *buf, size_t ph, uint8_t flags, uint16_t topic_id, uint16_t msg_id,
+	       size_t data_len, uint32_t *sum)
+{
+	uint8_t h[8] = { (uint8_t)(ph + data_len), MQTTSN_PUBLISH, flags,
+			 (uint8_t)(topic_id >> 8), (uint8_t)topic_id, (uint8_t)(msg_id >> 8),
+			 (uint8_t)msg_id, 0 };
+	uint64_t v;
+
+	if (ph != 7) {
+		if (mqttsn_encode_publish_header(buf, ph, flags, topic_id, msg_id, data_len) < 0)
+			return -EINVAL;
+		*sum = net_cksum_add(0, buf, ph);
+		return 0;
+	}
+	memcpy(buf, h, 7);
+	/* the eight bytes (the last one 0) as one word: 2^16 = 1 modulo 0xffff */
+	memcpy(&v, h, 8);
+	v = (v & 0xffffffffu) + (v >> 32);
+	*sum = (uint32_t)((v & 0xffffffffu) + (v >> 32));
+	return 0;
+}
+
+/*
+ * The PUBLISH of @p m's payload (as @p meta describes it) to @p s. With
+ * @p take the caller's reference to @p m comes along (mq_route() found m
+ * ours alone: no other worker has it, and whatever else points into it,
+ * indirect mbufs of earlier deliveries, reads only the payload): m itself
+ * becomes the frame, its new headers written just before the payload, over
+ * the received ones. Otherwise, and without @p take, the frame is a header
+ * mbuf chained to an indirect mbuf on the payload, and a reference taken is
+ * dropped. NULL (the reference taken dropped too) if no mbuf or no room.
+ */
+static __rte_always_inline struct rte_mbuf *
 build_publish(struct dp_worker *w, const struct mq_sess *s, struct rte_mbuf *m,
-	      const struct mq_pubmeta *meta,
-	      uint8_t tt, uint16_t topic_id, int qos, uint16_t msg_id)
+	      const struct mq_pubmeta *meta, uint8_t tt, uint16_t topic_id, int qos,
+	      uint16_t msg_id, bool take)
 {
 	uint8_t flags = (uint8_t)(MQTTSN_FLAG_QOS(qos) | tt |
 				  (meta->retain ? MQTTSN_FLAG_RETAIN : 0));
+	const struct net_udp_tpl *t = &s->tpl;
+	size_t ph = mqttsn_publish_header_len(meta->data_len), hl = t->len + ph;
 	struct rte_mbuf *hdr, *ind;
-	size_t hl = net_udp_header_len(&s->peer);
 	uint32_t sum;
 	uint8_t *buf;
-	int ph, eh = 0;
 
-	hdr = rte_pktmbuf_alloc(dp.pool);
-	if (hdr == NULL)
-		return NULL;
-	buf = rte_pktmbuf_mtod(hdr, uint8_t *);
-	if (s->key.wnid_len > 0) {
-		/* through the client's forwarder (spec 5.5) */
-		eh = mqttsn_encode_encap_header(buf + hl, 3u + MQ_WNID_MAX, 0, s->key.wnid,
-						s->key.wnid_len);
-		if (eh < 0)
-			goto fail;
-		cnt(w, s->pidx, DP_CNT_MQTTSN_ENCAP_TX);
+	if (t->len == 0) {
+		hdr = NULL;
+		goto fail;
 	}
-	ph = mqttsn_encode_publish_header(buf + hl + eh, MQTTSN_PUBLISH_HDR_MAX, flags, topic_id,
-					  msg_id, meta->data_len);
-	if (ph < 0)
+	if (take && RTE_MBUF_DIRECT(m) && m->nb_segs == 1 &&
+	    (size_t)m->data_off + meta->data_off >= hl &&
+	    (size_t)meta->data_off + meta->data_len <= m->data_len) {
+		/* in place: m is the frame (a direct mbuf: no flag to keep) */
+		m->data_off = (uint16_t)(m->data_off + meta->data_off - hl);
+		m->data_len = (uint16_t)(hl + meta->data_len);
+		m->pkt_len = m->data_len;
+		m->ol_flags = 0;
+		hdr = m;
+		take = false;
+	} else {
+		hdr = rte_pktmbuf_alloc(dp.pool);
+		if (hdr == NULL)
+			goto fail;
+		hdr->data_len = (uint16_t)hl;
+		hdr->pkt_len = (uint32_t)hl + meta->data_len;
+		if (meta->data_len <= MQ_COPY_MAX &&
+		    (size_t)meta->data_off + meta->data_len <= m->data_len) {
+			/* small: a copy costs less than an indirect mbuf (mqttsn_priv.h) */
+			memcpy(rte_pktmbuf_mtod_offset(hdr, uint8_t *, hl),
+			       rte_pktmbuf_mtod_offset(m, const uint8_t *, meta->data_off),
+			       meta->data_len);
+			hdr->data_len = (uint16_t)hdr->pkt_len;
+		}
+	}
+	buf = rte_pktmbuf_mtod(hdr, uint8_t *);
+	if (publish_header(buf + t->len, ph, flags, topic_id, msg_id, meta->data_len,
+			   &sum) < 0 ||
+	    /* the payload follows the odd-length header: it sums swapped */
+	    net_udp_tpl_write(buf, t, ph + meta->data_len,
+			      net_cksum_add32(sum, net_cksum_odd(meta->sum))) < 0)
 		goto fail;
-	ph += eh;
-	sum = net_cksum_combine(net_cksum_add(0, buf + hl, (size_t)ph), meta->sum, (size_t)ph);
-	if (net_udp_header(buf, hl, &dp.ports[s->pidx].nif, &s->peer, mq->p.port,
-			   (size_t)ph + meta->data_len, sum) < 0)
-		goto fail;
-	hdr->data_len = (uint16_t)(hl + (size_t)ph);
-	hdr->pkt_len = hdr->data_len;
-	if (meta->data_len == 0)
-		return hdr;
+	if (s->key.wnid_len > 0)
+		cnt(w, s->pidx, DP_CNT_MQTTSN_ENCAP_TX);     /* through its forwarder (spec 5.5) */
+	if (hdr->data_len == hdr->pkt_len)
+		goto done;                           /* in place, or copied */
 	ind = rte_pktmbuf_alloc(dp.pool);
 	if (ind == NULL)
 		goto fail;
@@ -705,10 +807,14 @@ build_publish(struct dp_worker *w, const struct mq_sess *s, struct rte_mbuf *m,
 	rte_pktmbuf_trim(ind, (uint16_t)(ind->data_len - meta->data_len));
 	hdr->next = ind;
 	hdr->nb_segs = 2;
-	hdr->pkt_len += meta->data_len;
+done:
+	if (take)
+		rte_pktmbuf_free(m);
 	return hdr;
 fail:
 	rte_pktmbuf_free(hdr);
+	if (take)
+		rte_pktmbuf_free(m);
 	return NULL;
 }
 
@@ -764,16 +870,16 @@ send_register(struct dp_worker *w, struct mq_sess *s, struct topic *node, uint16
 {
 	struct mqttsn_msg r = { .type = MQTTSN_REGISTER, .topic_id = id,
 				.msg_id = mq_sess_msg_id(s) };
-	struct mq_out *o = mq_out_slot(s);
+	struct mq_out *o = mq_out_slot(s, r.msg_id);
 
 	r.topic_name.p = (const uint8_t *)node->name;
 	r.topic_name.len = node->len;
 	if (o == NULL)
 		return false;
-	o->pkt = mk_frame(w, &s->key, s->pidx, &s->peer, &r);
+	o->pkt = mk_frame_sess(w, s, &r);
 	if (o->pkt == NULL)
 		return false;
-	o->kind = MQ_OUT_REGISTER;
+	mq_out_wait(s, o, MQ_OUT_REGISTER);
 	o->msg_id = r.msg_id;
 	o->topic_id = id;
 	o->tries = 0;
@@ -785,19 +891,22 @@ send_register(struct dp_worker *w, struct mq_sess *s, struct topic *node, uint16
 /*
  * A publication for a sleeping client waits in its buffer, built as it will
  * go out; the topic id is registered, if need be, when the client wakes.
+ * @p take: as for build_publish().
  */
 static void
 sleep_keep(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
-	   const struct mq_pubmeta *meta, uint8_t tt, uint16_t id, int qos)
+	   const struct mq_pubmeta *meta, uint8_t tt, uint16_t id, int qos, bool take)
 {
 	uint16_t msg_id = qos > 0 ? mq_sess_msg_id(s) : 0;
 	struct rte_mbuf *pkt;
 
 	if (s->nb_sleep >= mq->p.max_sleep_buffer) {
 		cnt(w, s->pidx, DP_CNT_MQTTSN_SLEEP_DROPPED);
+		if (take)
+			rte_pktmbuf_free(m);
 		return;
 	}
-	pkt = build_publish(w, s, m, meta, tt, id, qos, msg_id);
+	pkt = build_publish(w, s, m, meta, tt, id, qos, msg_id, take);
 	if (pkt == NULL) {
 		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
 		return;
@@ -835,11 +944,11 @@ sleep_flush(struct dp_worker *w, struct mq_sess *s)
 			s->sleepq[kept++] = e;
 			continue;
 		}
-		o = mq_out_slot(s);
+		o = mq_out_slot(s, e.msg_id);
 		*o = e;
 		if (!ready)
 			continue;               /* HOLD until the REGACK */
-		o->kind = e.qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1;
+		mq_out_wait(s, o, e.qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1);
 		o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
 		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
 		mq_send_held(w, s, o);
@@ -847,27 +956,29 @@ sleep_flush(struct dp_worker *w, struct mq_sess *s)
 	s->nb_sleep = kept;
 }
 
+/* One subscriber's copy of a publication. @p take: as for build_publish(). */
 static void
 deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
-	    const struct mq_pubmeta *meta, int qos)
+	    const struct mq_pubmeta *meta, int qos, bool take)
 {
-	uint16_t id = mq_sess_id_of(s, meta->node), msg_id = 0, pid;
+	struct topic *node = meta->node;     /* meta goes with m, which may go first */
+	uint16_t id = mq_sess_id_of(s, node), msg_id = 0, pid;
 	uint8_t tt = MQTTSN_TOPIC_NORMAL;
 	struct rte_mbuf *pkt;
 	struct mq_out *o;
 	bool ready;
 
 	/* a client without a usable id of its own gets the predefined one: no REGISTER */
-	if ((id == 0 || !s->id_ready[id - 1]) && (pid = mq_predef_id(meta->node)) != 0) {
+	if ((id == 0 || !s->id_ready[id - 1]) && (pid = mq_predef_id(node)) != 0) {
 		id = pid;
 		tt = MQTTSN_TOPIC_PREDEFINED;
 	}
 	if (id == 0)
-		id = mq_sess_id_add(s, meta->node, false);
+		id = mq_sess_id_add(s, node, false);
 	if (id == 0)
 		goto fail;
 	if (mq_state_buffers(s->state)) {
-		sleep_keep(w, s, m, meta, tt, id, qos);
+		sleep_keep(w, s, m, meta, tt, id, qos, take);
 		return;
 	}
 	ready = tt == MQTTSN_TOPIC_PREDEFINED || s->id_ready[id - 1];
@@ -875,15 +986,16 @@ deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 		goto fail;
 	if (qos > 0)
 		msg_id = mq_sess_msg_id(s);
-	pkt = build_publish(w, s, m, meta, tt, id, qos, msg_id);
+	pkt = build_publish(w, s, m, meta, tt, id, qos, msg_id, take);
+	take = false;                        /* m went with it */
 	if (pkt == NULL)
 		goto fail;
 	if (!ready) {
-		if (!register_out(s, id) && !send_register(w, s, meta->node, id)) {
+		if (!register_out(s, id) && !send_register(w, s, node, id)) {
 			rte_pktmbuf_free(pkt);
 			goto fail;
 		}
-		o = mq_out_slot(s);
+		o = mq_out_slot(s, msg_id);
 		*o = (struct mq_out){ .kind = MQ_OUT_HOLD, .qos = (uint8_t)qos, .msg_id = msg_id,
 				      .topic_id = id, .pkt = pkt };
 		return;
@@ -894,19 +1006,22 @@ deliver_one(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 		dp_tx(w, s->pidx, pkt);
 		return;
 	}
-	o = mq_out_slot(s);
+	o = mq_out_slot(s, msg_id);
 	if (o == NULL) {
 		rte_pktmbuf_free(pkt);
 		goto fail;
 	}
-	*o = (struct mq_out){ .kind = qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1,
-			      .qos = (uint8_t)qos, .tt = tt, .msg_id = msg_id, .topic_id = id,
-			      .pkt = pkt, .deadline = rte_get_tsc_cycles() + mq->retry_tsc };
+	*o = (struct mq_out){ .kind = MQ_OUT_FREE, .qos = (uint8_t)qos, .tt = tt,
+			      .msg_id = msg_id, .topic_id = id, .pkt = pkt,
+			      .deadline = rte_get_tsc_cycles() + mq->retry_tsc };
+	mq_out_wait(s, o, qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1);
 	cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVERED);
 	mq_send_held(w, s, o);
 	return;
 fail:
 	cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
+	if (take)
+		rte_pktmbuf_free(m);
 }
 
 /*
@@ -948,47 +1063,72 @@ deliver_retained(struct dp_worker *w, struct mq_sess *s, struct topic *node, int
 	meta->fmt = r->fmt;
 	meta->sum = net_cksum_add(0, data, r->len);
 	rcu_read_unlock();
-	deliver_one(w, s, m, meta, qos < meta->qos ? qos : meta->qos);
-	rte_pktmbuf_free(m);
+	/* m is ours alone: it goes out itself */
+	deliver_one(w, s, m, meta, qos < meta->qos ? qos : meta->qos, true);
 }
 
-/* This worker's subscribers of a publication (its run of the delivery set). */
-void
-mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m)
+/* The live session an MQTT-SN entry of a delivery set names, or NULL. */
+static inline struct mq_sess *
+ref_sess(struct dp_worker *w, const struct topic_sub_ref *ref)
+{
+	struct mq_sess *s = &w->mq->sess[ref->session];
+
+	return s->state == MQ_FREE || s->gen != ref->gen ? NULL : s;
+}
+
+/*
+ * This worker's subscribers of a publication (its run of the delivery set).
+ * With @p take the caller's reference to @p m comes along: the last MQTT-SN
+ * subscriber, served after all the others (each MQTT-SN one is served when
+ * the next is found), gets m itself (build_publish()), and m is released
+ * whatever happens.
+ */
+static void
+deliver_run(struct dp_worker *w, struct rte_mbuf *m, bool take)
 {
 	const struct mq_pubmeta *meta = mq_meta(m);
 	const struct topic_sub_ref *refs;
-	const struct topic_dset *d;
+	struct mq_sess *s, *next = NULL;
+	int qos = 0;
 	uint32_t n;
 
-	d = topic_dset(meta->node);
-	refs = topic_dset_run(d, (uint16_t)w->index, &n);
+	refs = topic_dset_run(topic_dset(meta->node), (uint16_t)w->index, &n);
 	for (uint32_t i = 0; i < n; i++) {
-		struct mq_sess *s;
-		int qos = meta->qos;
-
 		if (refs[i].session & CP_REF_BIT) {
 			/* a CoAP observer */
 			coap_deliver(w, &refs[i], m, meta);
 			continue;
 		}
-		s = &w->mq->sess[refs[i].session];
-		if (s->state == MQ_FREE || s->gen != refs[i].gen)
+		s = ref_sess(w, &refs[i]);
+		if (s == NULL)
 			continue;
-		if (refs[i].qos < qos)
-			qos = refs[i].qos;
-		deliver_one(w, s, m, meta, qos);
+		if (next != NULL)
+			deliver_one(w, next, m, meta, qos, false);
+		next = s;
+		qos = RTE_MIN(meta->qos, refs[i].qos);
 	}
+	if (next != NULL)
+		deliver_one(w, next, m, meta, qos, take);
+	else if (take)
+		rte_pktmbuf_free(m);
 }
 
 void
-mq_route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m,
-	 const uint8_t *data, uint16_t data_off, uint16_t data_len, int qos, bool retain,
-	 uint16_t fmt)
+mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m)
+{
+	deliver_run(w, m, false);
+}
+
+/* mq_route(), inline where a received PUBLISH is routed (on_publish()). */
+static __rte_always_inline void
+route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m,
+      const uint8_t *data, uint16_t data_off, uint16_t data_len, int qos, bool retain,
+      uint16_t fmt)
 {
 	struct mq_pubmeta *meta = mq_meta(m);
 	const struct topic_dset *d = topic_dset(node);
-	bool mine = false;
+	/* ours alone, so far: unless another worker gets it too, it may go out itself */
+	bool mine = false, own = rte_mbuf_refcnt_read(m) == 1;
 
 	meta->node = node;
 	meta->data_off = data_off;
@@ -1008,15 +1148,28 @@ mq_route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf
 		if (core >= dp.nb_workers)
 			continue;
 		rte_mbuf_refcnt_update(m, 1);
+		own = false;
 		b = &w->mq->fwd[core];
 		b->m[b->n++] = m;
 		cnt(w, pidx, DP_CNT_MQTTSN_FORWARDED);
 		if (b->n == DP_BURST)
 			mqttsn_flush_fwd(w, core);
 	}
+	if (mine && own) {
+		deliver_run(w, m, true);
+		return;
+	}
 	if (mine)
-		mq_deliver_local(w, m);
+		deliver_run(w, m, false);
 	rte_pktmbuf_free(m);
+}
+
+void
+mq_route(struct dp_worker *w, uint16_t pidx, struct topic *node, struct rte_mbuf *m,
+	 const uint8_t *data, uint16_t data_off, uint16_t data_len, int qos, bool retain,
+	 uint16_t fmt)
+{
+	route(w, pidx, node, m, data, data_off, data_len, qos, retain, fmt);
 }
 
 /*
@@ -1146,8 +1299,8 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 		       node != NULL ? node->len : 2, msg->data.p, msg->data.len, qos);
 	if (node == NULL)
 		goto drop;
-	mq_route(w, pidx, node, m, msg->data.p, (uint16_t)(msg->data.p - frame),
-		 (uint16_t)msg->data.len, qos, (msg->flags & MQTTSN_FLAG_RETAIN) != 0, 0);
+	route(w, pidx, node, m, msg->data.p, (uint16_t)(msg->data.p - frame),
+	      (uint16_t)msg->data.len, qos, (msg->flags & MQTTSN_FLAG_RETAIN) != 0, 0);
 	return;
 drop:
 	rte_pktmbuf_free(m);
@@ -1164,7 +1317,7 @@ on_regack(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 		return;
 	}
 	id = o->topic_id;
-	mq_out_release(o);
+	mq_out_done(s, o);
 	if (msg->return_code == MQTTSN_RC_ACCEPTED)
 		s->id_ready[id - 1] = 1;
 	/* what waited for this id goes out now, or is dropped if the client refused it */
@@ -1184,7 +1337,7 @@ on_regack(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 			memset(o, 0, sizeof(*o));
 			continue;
 		}
-		o->kind = o->qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1;
+		mq_out_wait(s, o, o->qos == 2 ? MQ_OUT_QOS2_PUB : MQ_OUT_QOS1);
 		o->tries = 0;
 		o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
 		mq_send_held(w, s, o);
@@ -1205,7 +1358,7 @@ on_puback(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 	if (msg->return_code == MQTTSN_RC_INVALID_TOPIC_ID && o->tt == MQTTSN_TOPIC_NORMAL &&
 	    o->topic_id != 0 && o->topic_id <= s->nb_ids)
 		s->id_ready[o->topic_id - 1] = 0;
-	mq_out_release(o);
+	mq_out_done(s, o);
 	mq_awake_check(w, s);
 }
 
@@ -1227,7 +1380,7 @@ on_pubrec(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 		mq_send_held(w, s, o);
 		return;
 	}
-	pkt = mk_frame(w, &s->key, s->pidx, &s->peer, &rel);
+	pkt = mk_frame_sess(w, s, &rel);
 	if (pkt == NULL) {
 		/* keep the PUBLISH: its retransmission brings another PUBREC */
 		cnt(w, s->pidx, DP_CNT_MQTTSN_DELIVER_FAILED);
@@ -1235,7 +1388,7 @@ on_pubrec(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 	}
 	rte_pktmbuf_free(o->pkt);
 	o->pkt = pkt;
-	o->kind = MQ_OUT_QOS2_REL;
+	mq_out_wait(s, o, MQ_OUT_QOS2_REL);
 	o->tries = 0;
 	o->deadline = rte_get_tsc_cycles() + mq->retry_tsc;
 	mq_send_held(w, s, o);
@@ -1271,7 +1424,7 @@ on_pubcomp(struct dp_worker *w, struct mq_sess *s, const struct mqttsn_msg *msg)
 		cnt(w, s->pidx, DP_CNT_MQTTSN_UNEXPECTED);
 		return;
 	}
-	mq_out_release(o);
+	mq_out_done(s, o);
 	mq_awake_check(w, s);
 }
 
@@ -1420,7 +1573,8 @@ key_of(const struct net_peer *peer, uint16_t pidx, const struct mqttsn_msg *msg,
        struct mq_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	memcpy(k->addr, peer->addr, peer->v6 ? 16 : 4);
+	/* an IPv4 address is followed by zeros (net_peer_from()): one fixed-size copy */
+	memcpy(k->addr, peer->addr, 16);
 	k->port = peer->port;
 	k->v6 = peer->v6;
 	k->pidx = (uint8_t)pidx;
@@ -1510,7 +1664,7 @@ node_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net
 		s = NULL;
 	if (s != NULL && !mq_state_kept(s->state)) {
 		/* the return path follows the client's last datagram; so does keep-alive */
-		s->peer = peer;
+		mq_sess_set_peer(s, &peer);
 		s->expire = expiry(s);
 	}
 	switch (msg.type) {

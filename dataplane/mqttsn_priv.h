@@ -17,7 +17,23 @@
  * The publishing worker serves its own run and hands the payload mbuf (one
  * reference per worker, its metadata in the mbuf's private area) to every
  * other worker with a run, on that worker's delivery ring; each builds a
- * small header mbuf per subscriber chained to the shared payload.
+ * small header mbuf per subscriber chained to the shared payload (an
+ * indirect mbuf). A payload of up to MQ_COPY_MAX bytes is copied into the
+ * header mbuf instead: the copy costs a few instructions, the indirect mbuf
+ * an allocation, an attach and, when it is sent, a detach whose atomic
+ * decrement of the shared mbuf's reference count every worker contends for.
+ *
+ * In place: when the publishing worker is the only one with subscribers
+ * and holds the only reference to the received frame, its last subscriber
+ * gets the frame itself: the new headers are written in front of the
+ * payload, where the received ones were (mq_route()), so the commonest
+ * case, one subscriber, allocates and attaches nothing.
+ *
+ * Headers: each session keeps a template of its client's Ethernet, IP and
+ * UDP headers (and, through a forwarder, the encapsulation), with the sums
+ * of their fixed parts (struct net_udp_tpl), rebuilt when the client's
+ * address, MAC or VLAN changes (mq_sess_set_peer()): a frame to the client
+ * is a copy, its lengths and two checksums.
  *
  * Timers: each iteration a worker looks at a few sessions (a cursor over its
  * table) for keep-alive expiry and due retransmissions, so the cost per
@@ -26,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_hash.h>
 #include <rte_mbuf.h>
@@ -40,6 +57,8 @@
 
 #define MQ_SCAN_PER_POLL 4
 #define MQ_RING 1024
+/* Payloads up to this size are copied into each subscriber's frame, not shared. */
+#define MQ_COPY_MAX 128
 
 /* Wireless node ids (spec 5.5) longer than this are dropped and counted. */
 #define MQ_WNID_MAX 16
@@ -131,6 +150,12 @@ struct mq_sess {
 	uint8_t state;
 	uint8_t client_id_len;
 	uint16_t keepalive;       /* seconds; 0 = none */
+	/*
+	 * Slots of out[] whose kind retransmits (mq_out_retransmits()): never
+	 * fewer than there are, so the timer scan skips a session with none
+	 * (mq_out_wait(), mq_out_done(); the scan recounts).
+	 */
+	uint16_t nb_wait;
 	uint64_t expire;          /* TSC; 0 = never */
 	uint64_t silence_tsc;     /* keep-alive (or, asleep, sleep duration) with tolerance */
 	uint16_t pidx;
@@ -138,8 +163,9 @@ struct mq_sess {
 	uint16_t nb_ids;          /* ids 1..nb_ids are assigned */
 	uint16_t nb_subs;
 	uint16_t nb_subs_pending; /* SUBSCRIBEs with the control plane, not answered yet */
-	struct net_peer peer;
+	struct net_peer peer;     /* set with mq_sess_set_peer() (the template follows it) */
 	struct mq_key key;
+	struct net_udp_tpl tpl;   /* headers to the peer, encapsulation included; len 0: none */
 	char client_id[MQTTSN_CLIENT_ID_SPEC_MAX + 1];
 	struct topic **ids;       /* [max_registered_ids]: id i+1 -> node */
 	uint8_t *id_ready;        /* [max_registered_ids]: 1 once the client knows the id */
@@ -177,6 +203,13 @@ struct mq_worker {
 	struct rte_ring *deliv;       /* publications from other workers */
 	struct rte_ring *done;        /* ops back from the control plane */
 	const struct mq_key *rx_key;  /* the datagram being handled: its sender */
+	/*
+	 * A direct-mapped cache in front of by_addr: slot + 1 of the session
+	 * last found for a key hashing to each entry (0: none); a hit is
+	 * checked against the session's own key and state.
+	 */
+	uint32_t *cache;
+	uint32_t cache_mask;
 	struct dp_txbuf fwd[DP_MAX_WORKERS];   /* publications for other workers */
 };
 
@@ -247,7 +280,6 @@ struct mq_op {
 	uint32_t old_gen;
 	uint16_t nb_ids;      /* topic ids carried over: entries of mq_op_nodes() */
 	uint16_t nb_carry;    /* buffered publications carried over: mq_op_carry() */
-	uint16_t carry_off;   /* where the MQTT-SN message starts in their frames */
 	uint16_t next_msg_id; /* the old session's, so carried msg ids stay unique */
 	uint8_t proto;        /* enum mq_proto */
 	uint16_t fmt;         /* RETAIN, WILL: CoAP Content-Format + 1 (0: unknown) */
@@ -318,6 +350,7 @@ struct mq_global {
 	struct rte_mempool *op_pool;
 	uint32_t op_room;                 /* bytes after struct mq_op in a pool element */
 	uint64_t retry_tsc;
+	uint16_t out_mask;                /* msg id -> preferred out slot (mq_out_slot()) */
 	struct mq_worker *w[DP_MAX_WORKERS];
 };
 
@@ -346,6 +379,34 @@ int mq_sess_setup(unsigned int nb_workers, char *err, size_t errlen);
 void mq_sess_teardown(void);
 struct mq_sess *mq_sess_find(struct mq_worker *mw, const struct mq_key *k);
 struct mq_sess *mq_sess_new(struct dp_worker *w, const struct mq_key *k);
+/** mq_sess_set_peer() for a new @p peer: the header template is built again. */
+void mq_sess_new_peer(struct mq_sess *s, const struct net_peer *peer);
+
+/* The same return path: all of two peers (struct net_peer has no padding). */
+static inline bool
+mq_peer_eq(const struct net_peer *a, const struct net_peer *b)
+{
+	uint64_t x[3], y[3];
+	uint32_t x3, y3;
+
+	RTE_BUILD_BUG_ON(sizeof(*a) != 28);
+	memcpy(x, a, 24);
+	memcpy(y, b, 24);
+	memcpy(&x3, (const uint8_t *)a + 24, 4);
+	memcpy(&y3, (const uint8_t *)b + 24, 4);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x3 ^ y3)) == 0;
+}
+
+/**
+ * The client's return path (its last datagram's source); @p s->pidx and
+ * @p s->key are set. The header template is built again if the peer changed.
+ */
+static inline void
+mq_sess_set_peer(struct mq_sess *s, const struct net_peer *peer)
+{
+	if (s->tpl.len == 0 || !mq_peer_eq(&s->peer, peer))
+		mq_sess_new_peer(s, peer);
+}
 void mq_sess_end(struct dp_worker *w, struct mq_sess *s, enum mq_end how);
 /**
  * The client is gone (DISCONNECT, or @p lost): a CleanSession-false session
@@ -357,16 +418,29 @@ void mq_awake_check(struct dp_worker *w, struct mq_sess *s);
 uint16_t mq_sess_id_of(const struct mq_sess *s, const struct topic *node);
 uint16_t mq_sess_id_add(struct mq_sess *s, struct topic *node, bool ready);
 uint16_t mq_sess_msg_id(struct mq_sess *s);
-struct mq_out *mq_out_slot(struct mq_sess *s);
+/** A free slot of the out window, preferably the one @p msg_id maps to; NULL if none. */
+struct mq_out *mq_out_slot(struct mq_sess *s, uint16_t msg_id);
 struct mq_out *mq_out_find(struct mq_sess *s, uint8_t kind, uint16_t msg_id);
+/** Free @p o's message and the slot (not counted off s->nb_wait: the scan recounts). */
 void mq_out_release(struct mq_out *o);
+/** Slot @p o of @p s now waits for an answer: kind @p kind (mq_out_retransmits()). */
+static inline void
+mq_out_wait(struct mq_sess *s, struct mq_out *o, uint8_t kind)
+{
+	if (!mq_out_retransmits(o->kind))
+		s->nb_wait++;
+	o->kind = kind;
+}
+/** Release slot @p o of @p s, counting it off s->nb_wait. */
+void mq_out_done(struct mq_sess *s, struct mq_out *o);
 void mq_sess_scan(struct dp_worker *w);
 
 /* mqttsn_node.c */
 void mq_send(struct dp_worker *w, struct mq_sess *s, const struct net_peer *peer,
 	     uint16_t pidx, const struct mqttsn_msg *msg);
 void mq_send_held(struct dp_worker *w, struct mq_sess *s, struct mq_out *o);
-void mq_set_dup(struct rte_mbuf *pkt, size_t udp_payload_off);
+/** Set DUP in a PUBLISH frame of ours (its UDP checksum updated). */
+void mq_set_dup(struct rte_mbuf *pkt);
 void mq_done(struct dp_worker *w, struct mq_op *op);
 void mq_deliver_local(struct dp_worker *w, struct rte_mbuf *m);
 void mq_publish_will(struct dp_worker *w, struct mq_sess *s);

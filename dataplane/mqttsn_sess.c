@@ -3,6 +3,15 @@
  * MQTT-SN sessions: per-worker tables of clients, their topic ids, their
  * unacknowledged messages, and the timers that retransmit them or declare
  * a client lost. Only the owning worker touches a session.
+ *
+ * Every datagram looks its sender's session up by address (struct mq_key,
+ * 40 bytes). The cuckoo hash is exact but costs a hundred and more
+ * instructions a lookup; a direct-mapped cache of slots in front of it,
+ * indexed by the same CRC the hash uses, answers a client heard before
+ * with one compare of its key. The cache is never invalidated: a hit counts
+ * only if the slot's session is live and has that key, and a live
+ * session's key is in the hash (mq_sess_new() to mq_sess_end()), so a hit
+ * is exactly what the hash would have answered.
  */
 
 #include <string.h>
@@ -16,12 +25,48 @@
 #include "dataplane/mqttsn_priv.h"
 #include "proto/errcode.h"
 
+/* The session table's hash (rte_hash_crc over the key's five words), inline. */
+static inline uint32_t
+key_crc(const struct mq_key *k)
+{
+	uint64_t w[sizeof(*k) / 8];
+	uint32_t h = 0;
+
+	RTE_BUILD_BUG_ON(sizeof(*k) % 8 != 0);
+	memcpy(w, k, sizeof(w));
+	for (unsigned int i = 0; i < RTE_DIM(w); i++)
+		h = rte_hash_crc_8byte(w[i], h);
+	return h;
+}
+
+/* The hash function of by_addr: the same CRC as the cache's index. */
+static uint32_t
+key_hash(const void *key, uint32_t key_len, uint32_t init_val)
+{
+	RTE_SET_USED(key_len);
+	RTE_SET_USED(init_val);
+	return key_crc(key);
+}
+
+static inline bool
+key_eq(const struct mq_key *a, const struct mq_key *b)
+{
+	uint64_t x[sizeof(*a) / 8], y[sizeof(*b) / 8], d = 0;
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	for (unsigned int i = 0; i < RTE_DIM(x); i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
 static void
 worker_free(struct mq_worker *mw)
 {
 	if (mw == NULL)
 		return;
 	rte_hash_free(mw->by_addr);
+	rte_free(mw->cache);
 	rte_ring_free(mw->deliv);
 	rte_ring_free(mw->done);
 	if (mw->sess != NULL) {
@@ -60,7 +105,7 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	hp.name = name;
 	hp.entries = RTE_MAX(slots, 8u);
 	hp.key_len = sizeof(struct mq_key);
-	hp.hash_func = rte_hash_crc;
+	hp.hash_func = key_hash;
 	hp.socket_id = socket;
 	mw->by_addr = rte_hash_create(&hp);
 	snprintf(name, sizeof(name), "tern_mq_deliv%u", wi);
@@ -71,6 +116,10 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	mw->sess = rte_zmalloc_socket("mq_sess", sizeof(*mw->sess) * slots, RTE_CACHE_LINE_SIZE,
 				      socket);
 	mw->free = rte_zmalloc_socket("mq_free", sizeof(*mw->free) * slots, 0, socket);
+	/* at least twice the slots: few clients share an entry */
+	mw->cache_mask = rte_align32pow2(RTE_MAX(2 * slots, 64u)) - 1;
+	mw->cache = rte_zmalloc_socket("mq_cache", sizeof(*mw->cache) * (mw->cache_mask + 1),
+				       RTE_CACHE_LINE_SIZE, socket);
 	ids = rte_zmalloc_socket("mq_ids", sizeof(*ids) * slots * p->max_registered_ids, 0,
 				 socket);
 	ready = rte_zmalloc_socket("mq_ready", (size_t)slots * p->max_registered_ids, 0, socket);
@@ -79,8 +128,8 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	sq = rte_zmalloc_socket("mq_sleep", sizeof(*sq) * slots * p->max_sleep_buffer, 0, socket);
 	wl = rte_zmalloc_socket("mq_will", (size_t)slots * p->max_message_size, 0, socket);
 	if (mw->by_addr == NULL || mw->deliv == NULL || mw->done == NULL || mw->sess == NULL ||
-	    mw->free == NULL || ids == NULL || ready == NULL || out == NULL || q2 == NULL ||
-	    sq == NULL || wl == NULL) {
+	    mw->free == NULL || mw->cache == NULL || ids == NULL || ready == NULL || out == NULL ||
+	    q2 == NULL || sq == NULL || wl == NULL) {
 		if (mw->sess != NULL) {
 			mw->sess[0].ids = ids;
 			mw->sess[0].id_ready = ready;
@@ -122,6 +171,8 @@ mq_sess_setup(unsigned int nb_workers, char *err, size_t errlen)
 {
 	uint32_t slots = (mq->p.max_clients + nb_workers - 1) / nb_workers;
 
+	/* the largest power of two not above max_inflight, less one */
+	mq->out_mask = (uint16_t)(rte_align32prevpow2(RTE_MAX(mq->p.max_inflight, 1u)) - 1);
 	for (unsigned int wi = 0; wi < nb_workers; wi++) {
 		mq->w[wi] = worker_new(wi, slots, err, errlen);
 		if (mq->w[wi] == NULL)
@@ -147,10 +198,18 @@ mq_sess_teardown(void)
 struct mq_sess *
 mq_sess_find(struct mq_worker *mw, const struct mq_key *k)
 {
+	uint32_t h = key_crc(k), *c = &mw->cache[h & mw->cache_mask];
+	struct mq_sess *s;
 	void *slot;
 
-	if (rte_hash_lookup_data(mw->by_addr, k, &slot) < 0)
+	if (*c != 0) {
+		s = &mw->sess[*c - 1];
+		if (s->state != MQ_FREE && key_eq(&s->key, k))
+			return s;
+	}
+	if (rte_hash_lookup_with_hash_data(mw->by_addr, k, h, &slot) < 0)
 		return NULL;
+	*c = (uint32_t)(uintptr_t)slot + 1;
 	return &mw->sess[(uintptr_t)slot];
 }
 
@@ -169,6 +228,8 @@ mq_sess_new(struct dp_worker *w, const struct mq_key *k)
 	s = &mw->sess[slot];
 	s->state = MQ_ACTIVE;
 	s->key = *k;
+	s->tpl.len = 0;               /* until mq_sess_set_peer() */
+	s->nb_wait = 0;
 	s->nb_ids = 0;
 	s->nb_subs = 0;
 	s->nb_subs_pending = 0;
@@ -187,6 +248,24 @@ mq_sess_new(struct dp_worker *w, const struct mq_key *k)
 	s->clean = true;
 	mw->nb_active++;
 	return s;
+}
+
+void
+mq_sess_new_peer(struct mq_sess *s, const struct net_peer *peer)
+{
+	uint8_t encap[3 + MQ_WNID_MAX];
+	int eh = 0;
+
+	s->peer = *peer;
+	if (s->key.wnid_len > 0)
+		eh = mqttsn_encode_encap_header(encap, sizeof(encap), 0, s->key.wnid,
+						s->key.wnid_len);
+	/* no template (len 0) if this fails: frames are then built the long way */
+	if (eh >= 0)
+		net_udp_tpl_init(&s->tpl, &dp.ports[s->pidx].nif, peer, mq->p.port, encap,
+				 (size_t)eh);
+	else
+		s->tpl.len = 0;
 }
 
 uint16_t
@@ -225,9 +304,18 @@ mq_sess_id_add(struct mq_sess *s, struct topic *node, bool ready)
 	return id;
 }
 
+/*
+ * Msg ids go up by one per message, and answers mostly come in order: the
+ * slot a msg id maps to (its low bits) is usually free when the message
+ * goes out and holds it when its answer comes, so neither needs a search.
+ */
 struct mq_out *
-mq_out_slot(struct mq_sess *s)
+mq_out_slot(struct mq_sess *s, uint16_t msg_id)
 {
+	struct mq_out *o = &s->out[msg_id & mq->out_mask];
+
+	if (o->kind == MQ_OUT_FREE)
+		return o;
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
 		if (s->out[i].kind == MQ_OUT_FREE)
 			return &s->out[i];
@@ -237,6 +325,10 @@ mq_out_slot(struct mq_sess *s)
 struct mq_out *
 mq_out_find(struct mq_sess *s, uint8_t kind, uint16_t msg_id)
 {
+	struct mq_out *o = &s->out[msg_id & mq->out_mask];
+
+	if (o->kind == kind && o->msg_id == msg_id)
+		return o;
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
 		if (s->out[i].kind == kind && s->out[i].msg_id == msg_id)
 			return &s->out[i];
@@ -248,6 +340,14 @@ mq_out_release(struct mq_out *o)
 {
 	rte_pktmbuf_free(o->pkt);
 	memset(o, 0, sizeof(*o));
+}
+
+void
+mq_out_done(struct mq_sess *s, struct mq_out *o)
+{
+	if (mq_out_retransmits(o->kind) && s->nb_wait > 0)
+		s->nb_wait--;
+	mq_out_release(o);
 }
 
 void
@@ -268,6 +368,7 @@ mq_sess_end(struct dp_worker *w, struct mq_sess *s, enum mq_end how)
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
 		if (s->out[i].kind != MQ_OUT_FREE)
 			mq_out_release(&s->out[i]);
+	s->nb_wait = 0;
 	for (uint16_t i = 0; i < s->nb_sleep; i++)
 		mq_out_release(&s->sleepq[i]);
 	s->nb_sleep = 0;
@@ -316,6 +417,7 @@ mq_sess_leave(struct dp_worker *w, struct mq_sess *s, bool lost)
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++)
 		if (s->out[i].kind != MQ_OUT_FREE)
 			mq_out_release(&s->out[i]);
+	s->nb_wait = 0;
 	memset(s->qos2_in, 0, sizeof(*s->qos2_in) * mq->p.max_inflight);
 	s->state = lost ? MQ_LOST : MQ_DISCONNECTED;
 	s->expire = rte_get_tsc_cycles() + rte_get_tsc_hz() * mq->p.session_expiry;
@@ -323,30 +425,12 @@ mq_sess_leave(struct dp_worker *w, struct mq_sess *s, bool lost)
 	dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_KEPT, 1);
 }
 
-/*
- * Where the MQTT-SN message starts in a frame we built: read from the frame
- * itself (its VLAN tag, IP version, a forwarder's encapsulation), since the
- * client's path may have changed since it was built.
- */
-static size_t
-held_payload_off(const struct rte_mbuf *pkt)
-{
-	const uint8_t *f = rte_pktmbuf_mtod(pkt, const uint8_t *);
-	size_t off = NET_ETH_HLEN;
-
-	if (f[12] == 0x81 && f[13] == 0x00)
-		off += NET_VLAN_HLEN;
-	off += (f[off] >> 4) == 6 ? 40 : (size_t)(f[off] & 0x0f) * 4;
-	off += 8;                                   /* UDP */
-	if (f[off + 1] == MQTTSN_ENCAPSULATED)      /* length, 0xFE, ctrl, node id */
-		off += f[off];
-	return off;
-}
-
 /* Retransmit what is due, or give the client up after Nretry tries. */
 static void
 sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 {
+	uint16_t n;
+
 	if (s->expire != 0 && now > s->expire) {
 		if (mq_state_kept(s->state))
 			mq_sess_end(w, s, MQ_END_EXPIRED);
@@ -355,12 +439,16 @@ sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 		return;
 	}
 	/* a sleeping or gone client hears nothing: retransmissions wait for it */
-	if (mq_state_buffers(s->state))
+	if (s->nb_wait == 0 || mq_state_buffers(s->state))
 		return;
+	n = 0;
 	for (uint16_t i = 0; i < mq->p.max_inflight; i++) {
 		struct mq_out *o = &s->out[i];
 
-		if (!mq_out_retransmits(o->kind) || now < o->deadline)
+		if (!mq_out_retransmits(o->kind))
+			continue;
+		n++;
+		if (now < o->deadline)
 			continue;
 		if (o->tries >= mq->p.retries) {
 			/* spec 6.13: retransmissions exhausted, the client is lost */
@@ -370,10 +458,12 @@ sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 		o->tries++;
 		o->deadline = now + mq->retry_tsc;
 		if (o->kind == MQ_OUT_QOS1 || o->kind == MQ_OUT_QOS2_PUB)
-			mq_set_dup(o->pkt, held_payload_off(o->pkt));
+			mq_set_dup(o->pkt);
 		mq_send_held(w, s, o);
 		dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_RETRANSMIT, 1);
 	}
+	/* exact again (releases elsewhere need not count off) */
+	s->nb_wait = n;
 }
 
 void

@@ -868,3 +868,55 @@ net_udp_header(uint8_t *buf, size_t cap, const struct net_if *ifc,
 	memcpy(udp + 6, &c, 2);
 	return (int)hlen;
 }
+
+/*
+ * The template is what net_udp_header() writes for an empty payload (plus
+ * the prefix), with every length and checksum field zeroed, so the sums of
+ * the fixed parts can be taken once: what a datagram adds is its lengths
+ * (the UDP length twice, in the pseudo-header and in the UDP header; for
+ * IPv6 the pseudo-header's 32-bit length has a zero high word) and its
+ * payload's sum.
+ */
+int
+net_udp_tpl_init(struct net_udp_tpl *t, const struct net_if *ifc, const struct net_peer *peer,
+		 uint16_t sport, const void *prefix, size_t prefix_len)
+{
+	static const uint8_t proto_word[2] = { 0, NET_IPPROTO_UDP };
+	size_t hl = net_udp_header_len(peer);
+	uint8_t *ip, *udp;
+	uint32_t sum;
+
+	t->len = 0;
+	if (prefix_len > NET_UDP_TPL_PREFIX_MAX || (prefix_len > 0 && prefix == NULL))
+		return -EINVAL;
+	if (net_udp_header(t->hdr, sizeof(t->hdr), ifc, peer, sport, 0, 0) < 0)
+		return -EINVAL;
+	t->ip_off = (uint8_t)(NET_ETH_HLEN + (peer->has_vlan ? NET_VLAN_HLEN : 0));
+	t->udp_off = (uint8_t)(t->ip_off + (peer->v6 ? IP6_HLEN : IP4_HLEN));
+	t->v6 = peer->v6;
+	t->pfx_len = (uint8_t)prefix_len;
+	ip = t->hdr + t->ip_off;
+	if (t->v6) {
+		wr16(ip + IP6_PLEN, 0);
+		udp = ip + IP6_HLEN;
+		sum = cksum_add(0, ip + IP6_SRC, 32);
+		t->ip_sum = 0;
+	} else {
+		wr16(ip + IP4_TOTLEN, 0);
+		wr16(ip + IP4_CKSUM, 0);
+		t->ip_sum = cksum_add(0, ip, IP4_HLEN);
+		udp = ip + IP4_HLEN;
+		sum = cksum_add(0, ip + IP4_SRC, 8);
+	}
+	wr16(udp + 4, 0);
+	wr16(udp + 6, 0);
+	sum = cksum_add(sum, proto_word, 2);
+	sum = cksum_add(sum, udp, UDP_HLEN);
+	if (prefix_len > 0) {
+		memcpy(udp + UDP_HLEN, prefix, prefix_len);
+		sum = cksum_add(sum, udp + UDP_HLEN, prefix_len);
+	}
+	t->udp_sum = sum;
+	t->len = (uint8_t)(hl + prefix_len);
+	return t->len;
+}

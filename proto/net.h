@@ -19,9 +19,11 @@
  * ethertypes are host order.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define NET_ETH_ALEN 6
 #define NET_ETH_HLEN 14
@@ -206,6 +208,126 @@ size_t net_udp_header_len(const struct net_peer *peer);
 int net_udp_header(uint8_t *buf, size_t cap, const struct net_if *ifc,
 		   const struct net_peer *peer, uint16_t sport, size_t payload_len,
 		   uint32_t payload_sum);
+
+/*
+ * A UDP header template towards one peer. Every datagram to a peer carries
+ * the same Ethernet (+VLAN), IPv4/IPv6 and UDP headers except for three
+ * lengths and two checksums; a template keeps those headers (and,
+ * optionally, a fixed prefix of every payload, such as a tunnel or
+ * encapsulation header) with the one's complement sums of their fixed
+ * parts, so the headers of one datagram are a copy and a few stores
+ * (net_udp_tpl_write()) instead of net_udp_header() each time. Build it
+ * again when the peer (address, port, MAC, VLAN) changes.
+ */
+#define NET_UDP_TPL_PREFIX_MAX 32
+#define NET_UDP_TPL_MAX (NET_ETH_HLEN + NET_VLAN_HLEN + 40 + 8 + NET_UDP_TPL_PREFIX_MAX)
+
+struct net_udp_tpl {
+	uint8_t len;          /* bytes of net_udp_tpl_write(): headers and prefix; 0: no template */
+	uint8_t ip_off;       /* where the IP header starts */
+	uint8_t udp_off;      /* where the UDP header starts */
+	uint8_t pfx_len;      /* payload prefix bytes (after the UDP header) */
+	bool v6;
+	uint32_t ip_sum;      /* IPv4: the header's sum with total length and checksum 0 */
+	uint32_t udp_sum;     /* pseudo-header without its length, UDP ports, prefix */
+	uint8_t hdr[NET_UDP_TPL_MAX];
+};
+
+/**
+ * Build the template of datagrams from @p ifc port @p sport to @p peer whose
+ * payload starts with the @p prefix_len bytes of @p prefix (NULL if 0).
+ * @return the template's length (net_udp_header_len() + @p prefix_len),
+ *         -EINVAL (a prefix longer than NET_UDP_TPL_PREFIX_MAX, or @p ifc has
+ *         no address of the peer's family); on error t->len is 0.
+ */
+int net_udp_tpl_init(struct net_udp_tpl *t, const struct net_if *ifc,
+		     const struct net_peer *peer, uint16_t sport, const void *prefix,
+		     size_t prefix_len);
+
+/*
+ * Inline one's complement helpers for per-packet code (RFC 1071; sums in
+ * native byte order, as net_cksum_add() keeps them).
+ */
+
+/** The sum of two partial sums (32-bit, end-around carry). */
+static inline uint32_t
+net_cksum_add32(uint32_t a, uint32_t b)
+{
+	a += b;
+	return a + (a < b);
+}
+
+/** net_cksum_fold(), inline: the 16-bit checksum of a sum, as stored in a header. */
+static inline uint16_t
+net_cksum_finish(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/**
+ * The sum of a block, @p sum, as it counts at an odd offset of a message
+ * (folded to 16 bits, bytes swapped): net_cksum_combine(a, sum, odd) is
+ * net_cksum_add32(a, net_cksum_odd(sum)).
+ */
+static inline uint32_t
+net_cksum_odd(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ((sum & 0xff) << 8) | (sum >> 8);
+}
+
+/**
+ * Write the template's headers and prefix at @p buf (t->len bytes) for a
+ * datagram whose payload is the prefix followed by @p len bytes summing to
+ * @p sum (net_cksum_add(0, bytes, len): summed as if they started at offset
+ * 0; the caller puts them at @p buf + t->len). Fills in the lengths, the
+ * IPv4 header checksum and the UDP checksum (0 is sent as 0xffff), exactly
+ * as net_udp_header() would. Inline: it runs once per datagram sent.
+ * @return t->len, or -EINVAL for a template of length 0 or a payload that
+ *         does not fit one datagram.
+ */
+static inline int
+net_udp_tpl_write(uint8_t *buf, const struct net_udp_tpl *t, size_t len, uint32_t sum)
+{
+	size_t ulen = 8 + (size_t)t->pfx_len + len;
+	uint8_t *ip = buf + t->ip_off, *udp = buf + t->udp_off, be[2];
+	uint16_t w, c;
+
+	if (t->len == 0 || ulen > (t->v6 ? 0xffffu : 0xffffu - 20))
+		return -EINVAL;
+	/* the commonest header, untagged UDP/IPv4, as a fixed-size copy */
+	if (t->len == NET_ETH_HLEN + 20 + 8)
+		memcpy(buf, t->hdr, NET_ETH_HLEN + 20 + 8);
+	else
+		memcpy(buf, t->hdr, t->len);
+	be[0] = (uint8_t)(ulen >> 8);
+	be[1] = (uint8_t)ulen;
+	memcpy(udp + 4, be, 2);
+	memcpy(&w, be, 2);
+	if (t->v6) {
+		memcpy(ip + 4, be, 2);                  /* payload length */
+	} else {
+		uint8_t tot[2] = { (uint8_t)((ulen + 20) >> 8), (uint8_t)(ulen + 20) };
+		uint16_t wt;
+
+		memcpy(ip + 2, tot, 2);                 /* total length */
+		memcpy(&wt, tot, 2);
+		c = net_cksum_finish(net_cksum_add32(t->ip_sum, wt));
+		memcpy(ip + 10, &c, 2);
+	}
+	/* after an odd-length prefix the rest sums with its bytes swapped */
+	if (t->pfx_len & 1)
+		sum = net_cksum_odd(sum);
+	/* the length counts twice: in the pseudo-header and in the UDP header */
+	c = net_cksum_finish(net_cksum_add32(net_cksum_add32(t->udp_sum, sum), 2u * w));
+	if (c == 0)
+		c = 0xffff;                             /* 0 means "no checksum" */
+	memcpy(udp + 6, &c, 2);
+	return t->len;
+}
 
 /**
  * Internet checksum helpers (RFC 1071). net_cksum_add() folds @p len bytes into a

@@ -24,23 +24,26 @@
  *   bench_step_tern()   dp_worker_poll(): the real poll loop. For qos0-fanN:
  *                       a burst of PUBLISH QoS 0 (32, or 4 for fan-out 1000)
  *                       with the registered topic id in, N PUBLISH per
- *                       message out (header mbuf chained to the shared
- *                       payload). For qos1-fan1: 32 PUBLISH QoS 1 in, 32
- *                       PUBACK to the publisher and 32 QoS 1 PUBLISH to the
- *                       subscriber out; then the generator (untimed) builds
- *                       the subscriber's 32 PUBACKs and a second timed
- *                       bench_step_tern() takes them in (releasing the
- *                       held messages): both polls count for the message.
+ *                       message out (the last subscriber's in the received
+ *                       frame itself, the others a header mbuf with a copy
+ *                       of the 32-byte payload). For qos1-fan1: 32 PUBLISH
+ *                       QoS 1 in, 32 PUBACK to the publisher and 32 QoS 1
+ *                       PUBLISH to the subscriber out; then the generator
+ *                       (untimed) builds the subscriber's 32 PUBACKs and a
+ *                       second timed bench_step_tern() takes them in
+ *                       (releasing the held messages): both polls count
+ *                       for the message.
  *   bench_step_ctl()    mqttsn_control_poll() applying one SUBSCRIBE with a
  *                       wildcard filter (sub-wild-*), queued by an untimed
  *                       worker poll; the SUBACK goes out after, untimed.
  *
  * The generator (untimed) takes every output frame off the TX ring, checks
  * it (count per subscriber, addresses, MQTT-SN header, topic id, msg id,
- * payload; the IPv4 and UDP checksums of the first frame of every step),
- * frees it and loads the next burst. Any failure, a refused or failed
- * delivery, counters that disagree with what came out, or an mbuf pool not
- * back at its baseline after a workload and after teardown exits 1.
+ * payload, the IPv4 and UDP checksums; a frame may be one segment or a
+ * header chained to the payload), frees it and loads the next burst. Any
+ * failure, a refused or failed delivery, counters that disagree with what
+ * came out, or an mbuf pool not back at its baseline after a workload and
+ * after teardown exits 1.
  */
 
 #include <errno.h>
@@ -246,7 +249,8 @@ connect_clients(uint16_t port0, unsigned int n, const char *prefix)
 			struct mqttsn_msg c = { .type = MQTTSN_CONNECT, .flags = MQTTSN_FLAG_CLEAN,
 						.protocol_id = MQTTSN_PROTOCOL_ID, .duration = 0 };
 
-			snprintf(id, sizeof(id), "%s%u", prefix, i + j);
+			/* by port: client ids are unique, or a CONNECT takes a session over */
+			snprintf(id, sizeof(id), "%s%u", prefix, port0 + i + j);
 			c.client_id.p = (const uint8_t *)id;
 			c.client_id.len = strlen(id);
 			if (send_msg((uint16_t)(port0 + i + j), &c) < 0)
@@ -435,10 +439,14 @@ cksum_ok(struct rte_mbuf *m)
 	uint8_t f[256];
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(void *)(f + FR_L3);
 	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(void *)(f + FR_L4);
+	const void *p;
 	uint16_t got;
 
-	if (m->pkt_len > sizeof(f) || rte_pktmbuf_read(m, 0, m->pkt_len, f) != f)
+	/* a copy: rte_pktmbuf_read() points into a single segment instead */
+	if (m->pkt_len > sizeof(f) || (p = rte_pktmbuf_read(m, 0, m->pkt_len, f)) == NULL)
 		return false;
+	if (p != f)
+		memcpy(f, p, m->pkt_len);
 	got = u->dgram_cksum;
 	u->dgram_cksum = 0;
 	return rte_raw_cksum(f + FR_L3, 20) == 0xffff && got == rte_ipv4_udptcp_cksum(ip, u);
@@ -452,13 +460,18 @@ static bool
 chk_publish(struct rte_mbuf *m, const struct group *gr, int qos, unsigned int *idx,
 	    uint16_t *msg_id)
 {
-	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
-	const uint8_t *sn = f + 42;
+	uint8_t buf[42 + 7 + PAYLOAD];
+	const uint8_t *f, *sn;
 	uint16_t dport;
 
-	if (m->nb_segs != 2 || m->data_len != 42 + 7 || m->pkt_len != 42 + 7 + PAYLOAD ||
-	    m->next->data_len != PAYLOAD)
+	/* the received frame itself, or a header mbuf chained to the payload */
+	if (m->pkt_len != sizeof(buf) ||
+	    !(m->nb_segs == 1 || (m->nb_segs == 2 && m->data_len == 42 + 7)))
 		return false;
+	f = rte_pktmbuf_read(m, 0, sizeof(buf), buf);
+	if (f == NULL)
+		return false;
+	sn = f + 42;
 	if (memcmp(f, fr_client_mac, 6) != 0 || memcmp(f + 6, fr_router_mac, 6) != 0 ||
 	    memcmp(f + 26, fr_router4, 4) != 0 || memcmp(f + 30, fr_client4, 4) != 0 ||
 	    ((f[34] << 8) | f[35]) != MQ_PORT)
@@ -471,7 +484,7 @@ chk_publish(struct rte_mbuf *m, const struct group *gr, int qos, unsigned int *i
 	return sn[0] == 7 + PAYLOAD && sn[1] == MQTTSN_PUBLISH &&
 	       sn[2] == (MQTTSN_FLAG_QOS(qos) | MQTTSN_TOPIC_NORMAL) &&
 	       ((sn[3] << 8) | sn[4]) == gr->sub_id && (qos == 0) == (*msg_id == 0) &&
-	       memcmp(rte_pktmbuf_mtod(m->next, const void *), payload, PAYLOAD) == 0;
+	       memcmp(sn + 7, payload, PAYLOAD) == 0;
 }
 
 /* The subscriber's PUBACK for a QoS 1 PUBLISH it received. */
@@ -488,6 +501,7 @@ static int
 run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 {
 	static struct rte_mbuf *out[RING_SIZE];
+	static struct rte_mbuf *in[BURST];
 	static uint32_t seen[1000];
 	static uint16_t ack_port[BURST], ack_id[BURST];
 	const struct group *gr = &groups[wl->group];
@@ -513,12 +527,13 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 
 	for (uint64_t s = 0; s < warmup + steps && rc == 0; s++) {
 		uint64_t t0, t1, cyc;
-		unsigned int n, nack = 0;
+		unsigned int n, nack = 0, in_place = 0;
 
 		/* the generator: a burst of identical PUBLISH frames (untimed) */
 		for (unsigned int i = 0; i < wl->per_step; i++) {
 			struct rte_mbuf *m = fx_frame(pub_tpl, pub_len);
 
+			in[i] = m;
 			if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
 				rte_pktmbuf_free(m);
 				rc = fail(wl->name, "mbuf pool dry or RX ring full");
@@ -552,11 +567,13 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 				rc = fail(wl->name, "bad PUBLISH to a subscriber");
 			} else {
 				seen[idx]++;
+				for (unsigned int k = 0; k < wl->per_step; k++)
+					in_place += out[i] == in[k];
 				if (wl->qos && nack < BURST) {
 					ack_port[nack] = (uint16_t)(gr->port0 + idx);
 					ack_id[nack++] = msg_id;
 				}
-				if (i == 0 && !cksum_ok(out[i]))
+				if (!cksum_ok(out[i]))
 					rc = fail(wl->name, "bad IPv4 or UDP checksum");
 			}
 			rte_pktmbuf_free(out[i]);
@@ -564,6 +581,9 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 		for (unsigned int i = 0; i < gr->nb_subs && rc == 0; i++)
 			if (seen[i] != wl->per_step)
 				rc = fail(wl->name, "a subscriber missed a PUBLISH or got two");
+		/* each message's last subscriber gets the received frame itself */
+		if (rc == 0 && in_place != wl->per_step)
+			rc = fail(wl->name, "not one PUBLISH per message sent in the received frame");
 		if (wl->qos && rc == 0) {
 			/* the subscriber acknowledges: built untimed, taken in by a timed poll */
 			for (unsigned int i = 0; i < nack; i++)

@@ -1267,6 +1267,138 @@ test_udp_out(void)
 	       "payload larger than a datagram: -EINVAL");
 }
 
+/*
+ * The inline checksum helpers agree with the exported ones: net_cksum_finish()
+ * with net_cksum_fold(), net_cksum_add32(a, net_cksum_odd(b)) with
+ * net_cksum_combine() at an odd offset (and net_cksum_add32() alone at an
+ * even one), over sums that carry out of 32 bits.
+ */
+static void
+test_cksum_inline(void)
+{
+	unsigned int bad = 0, n = 0;
+	uint32_t x = 0x12345678;
+
+	for (int i = 0; i < 100000; i++) {
+		uint32_t a, b;
+
+		/* xorshift: sums of every size, the largest included */
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		a = i < 4 ? 0xffffffffu - (uint32_t)i : x;
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		b = i < 4 ? 0xffffffffu : (i & 1) ? x : x & 0xffff;
+		n++;
+		if (net_cksum_finish(a) != net_cksum_fold(a) ||
+		    net_cksum_fold(net_cksum_add32(a, net_cksum_odd(b))) !=
+			    net_cksum_fold(net_cksum_combine(a, b, 1)) ||
+		    net_cksum_fold(net_cksum_add32(a, b)) !=
+			    net_cksum_fold(net_cksum_combine(a, b, 0)))
+			bad++;
+	}
+	is_int(bad, 0, "inline checksum helpers agree with the exported ones (%u sums)", n);
+}
+
+/*
+ * UDP header templates: for every family, tag, prefix length (even, odd,
+ * none) and payload, net_udp_tpl_write() writes the very bytes
+ * net_udp_header() writes for the prefix and payload together; a payload
+ * whose checksum comes out as 0 is sent with 0xffff, as by net_udp_header().
+ */
+static void
+test_udp_tpl(void)
+{
+	static const char *const payloads[] = { "", "x", "hello", "odd-length-payload!",
+						"a payload of some forty-odd bytes, say 45." };
+	static const uint8_t prefix[NET_UDP_TPL_PREFIX_MAX + 1] = {
+		0x13, 0xfe, 0x00, 'n', 'o', 'd', 'e', '-', 'i', 'd', 0xff, 0x01, 0x80 };
+	static const size_t pfx_lens[] = { 0, 1, 3, 4, 19, NET_UDP_TPL_PREFIX_MAX };
+	enum { NPFX = sizeof(pfx_lens) / sizeof(pfx_lens[0]) };
+	struct net_udp_tpl t;
+	struct net_peer peer;
+	uint8_t ref[256], b[256];
+	unsigned int bad = 0, cases = 0, zero_cases = 0;
+
+	for (int c = 0; c < 4 * (int)NPFX; c++) {
+		size_t pl = pfx_lens[c % NPFX], hl;
+
+		/* each family and tag (c / NPFX) with each prefix length */
+		memset(&peer, 0, sizeof(peer));
+		memcpy(peer.mac, peer_mac, 6);
+		peer.v6 = c / NPFX >= 2;
+		peer.has_vlan = (c / NPFX) & 1;
+		peer.vlan_tci = TCI;
+		peer.port = 40001;
+		memcpy(peer.addr, peer.v6 ? peer_ip6 : peer_ip4, peer.v6 ? 16 : 4);
+		hl = net_udp_header_len(&peer);
+		if (net_udp_tpl_init(&t, &ifc, &peer, 1883, prefix, pl) != (int)(hl + pl) ||
+		    t.len != hl + pl) {
+			bad++;
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(payloads) / sizeof(payloads[0]); k++) {
+			const char *p = payloads[k];
+			size_t n = strlen(p);
+
+			memcpy(ref + hl, prefix, pl);
+			memcpy(ref + hl + pl, p, n);
+			memset(b, 0xa5, sizeof(b));
+			cases++;
+			if (net_udp_header(ref, sizeof(ref), &ifc, &peer, 1883, pl + n,
+					   net_cksum_add(0, ref + hl, pl + n)) != (int)hl ||
+			    net_udp_tpl_write(b, &t, n, net_cksum_add(0, p, n)) != (int)(hl + pl)) {
+				bad++;
+				continue;
+			}
+			memcpy(b + hl + pl, p, n);
+			if (memcmp(b, ref, hl + pl + n) != 0 || b[hl + pl + n] != 0xa5)
+				bad++;
+		}
+		/* two payload bytes that make the checksum 0: sent as 0xffff */
+		for (uint32_t x = 0; x <= 0xffff; x++) {
+			uint8_t two[2] = { (uint8_t)(x >> 8), (uint8_t)x };
+
+			memcpy(ref + hl, prefix, pl);
+			memcpy(ref + hl + pl, two, 2);
+			net_udp_header(ref, sizeof(ref), &ifc, &peer, 1883, pl + 2,
+				       net_cksum_add(0, ref + hl, pl + 2));
+			if (ref[hl - 2] != 0xff || ref[hl - 1] != 0xff)
+				continue;
+			zero_cases++;
+			net_udp_tpl_write(b, &t, 2, net_cksum_add(0, two, 2));
+			memcpy(b + hl + pl, two, 2);
+			if (memcmp(b, ref, hl + pl + 2) != 0)
+				bad++;
+		}
+	}
+	is_int(bad, 0, "%u datagrams written from templates equal net_udp_header()'s", cases);
+	ok(zero_cases >= 24, "UDP checksum 0 sent as 0xffff from templates too (%u cases)",
+	   zero_cases);
+	is_int(net_udp_tpl_init(&t, &ifc, &peer, 1883, prefix, NET_UDP_TPL_PREFIX_MAX + 1),
+	       -EINVAL, "template prefix too long: -EINVAL");
+	is_int(t.len, 0, "a refused template has length 0");
+	is_int(net_udp_tpl_write(b, &t, 5, 0), -EINVAL, "writing a refused template: -EINVAL");
+	ifc.has_ip6 = false;
+	peer.v6 = true;
+	is_int(net_udp_tpl_init(&t, &ifc, &peer, 1883, NULL, 0), -EINVAL,
+	       "template to an IPv6 peer from an interface without IPv6: -EINVAL");
+	ifc.has_ip6 = true;
+	peer.v6 = false;
+	peer.has_vlan = false;
+	is_int(net_udp_tpl_init(&t, &ifc, &peer, 1883, NULL, 0), 42, "IPv4 template: 42 bytes");
+	is_int(net_udp_tpl_write(b, &t, 0xffff - 28, 0), 42, "largest IPv4 payload: written");
+	is_int(net_udp_tpl_write(b, &t, 0xffff - 27, 0), -EINVAL,
+	       "IPv4 payload larger than a datagram: -EINVAL");
+	peer.v6 = true;
+	net_udp_tpl_init(&t, &ifc, &peer, 1883, NULL, 0);
+	is_int(net_udp_tpl_write(b, &t, 0xffff - 8, 0), 62, "largest IPv6 payload: written");
+	is_int(net_udp_tpl_write(b, &t, 0xffff - 7, 0), -EINVAL,
+	       "IPv6 payload larger than a datagram: -EINVAL");
+}
+
 int
 main(void)
 {
@@ -1297,6 +1429,8 @@ main(void)
 	test_truncation();
 	test_huge_buffer();
 	test_udp_out();
+	test_cksum_inline();
+	test_udp_tpl();
 	test_all_fates_reached();
 	return done_testing();
 }
