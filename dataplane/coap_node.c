@@ -30,6 +30,74 @@ static const uint16_t known_opts[] = {
 	COAP_OPT_SIZE1, COAP_OPT_NO_RESPONSE,
 };
 
+/*
+ * Option value lengths (RFC 7252 table 4, RFC 7641, RFC 7959, RFC 7967) and
+ * whether an option may repeat. An option outside its range is treated as
+ * unrecognized (RFC 7252 5.4.3): a critical one is refused with 4.02, an
+ * elective one ignored; a non-repeatable critical option given twice is
+ * refused (5.4.5), an elective one counts once.
+ */
+struct opt_rule {
+	uint16_t num;
+	uint16_t min, max;
+	bool repeat;
+};
+
+static const struct opt_rule opt_rules[] = {
+	{ COAP_OPT_IF_MATCH, 0, 8, true },
+	{ COAP_OPT_URI_HOST, 1, 255, false },
+	{ COAP_OPT_ETAG, 1, 8, true },
+	{ COAP_OPT_IF_NONE_MATCH, 0, 0, false },
+	{ COAP_OPT_OBSERVE, 0, 3, false },
+	{ COAP_OPT_URI_PORT, 0, 2, false },
+	{ COAP_OPT_URI_PATH, 0, 255, true },
+	{ COAP_OPT_CONTENT_FORMAT, 0, 2, false },
+	{ COAP_OPT_MAX_AGE, 0, 4, false },
+	{ COAP_OPT_URI_QUERY, 0, 255, true },
+	{ COAP_OPT_ACCEPT, 0, 2, false },
+	{ COAP_OPT_BLOCK2, 0, 3, false },
+	{ COAP_OPT_BLOCK1, 0, 3, false },
+	{ COAP_OPT_SIZE2, 0, 4, false },
+	{ COAP_OPT_PROXY_URI, 1, 1034, false },
+	{ COAP_OPT_PROXY_SCHEME, 1, 255, false },
+	{ COAP_OPT_SIZE1, 0, 4, false },
+	{ COAP_OPT_NO_RESPONSE, 0, 1, false },
+};
+
+/* Is the first occurrence of elective option @p num usable (in range)? */
+static const struct coap_opt *
+elective(const struct coap_msg *m, uint16_t num)
+{
+	const struct coap_opt *o = coap_opt_find(m, num);
+
+	for (unsigned int i = 0; o != NULL && i < RTE_DIM(opt_rules); i++)
+		if (opt_rules[i].num == num &&
+		    (o->len < opt_rules[i].min || o->len > opt_rules[i].max))
+			return NULL;
+	return o;
+}
+
+/* A critical option out of its range or repeated: the request is refused (4.02). */
+static bool
+critical_bad(const struct coap_msg *m)
+{
+	for (unsigned int k = 0; k < m->nb_opts; k++) {
+		const struct coap_opt *o = &m->opts[k];
+
+		if (!coap_opt_critical(o->num))
+			continue;
+		for (unsigned int i = 0; i < RTE_DIM(opt_rules); i++) {
+			if (opt_rules[i].num != o->num)
+				continue;
+			if (o->len < opt_rules[i].min || o->len > opt_rules[i].max)
+				return true;
+			if (!opt_rules[i].repeat && k > 0 && m->opts[k - 1].num == o->num)
+				return true;
+		}
+	}
+	return false;
+}
+
 static inline void
 cnt(struct dp_worker *w, uint16_t pidx, unsigned int i)
 {
@@ -686,7 +754,7 @@ request(struct cp_req *r, struct rte_mbuf *m)
 
 	cnt(r->w, r->pidx, DP_CNT_COAP_REQUESTS);
 	o = coap_unknown_critical(msg, known_opts, RTE_DIM(known_opts));
-	if (o != NULL) {
+	if (o != NULL || critical_bad(msg)) {
 		cnt(r->w, r->pidx, DP_CNT_COAP_BAD_OPTION);
 		/* RFC 7252 5.4.1: 4.02 to a CON; a NON is rejected (dropped) */
 		if (msg->type == COAP_CON)
@@ -717,13 +785,13 @@ request(struct cp_req *r, struct rte_mbuf *m)
 		}
 		has_b1 = true;
 	}
-	o = coap_opt_find(msg, COAP_OPT_OBSERVE);
+	o = elective(msg, COAP_OPT_OBSERVE);
 	if (o != NULL && coap_opt_uint(o, &obs) < 0) {
 		cnt(r->w, r->pidx, DP_CNT_COAP_BAD_OPTION);
 		reply(r, COAP_BAD_OPTION, -1, 0);
 		goto done;
 	}
-	o = coap_opt_find(msg, COAP_OPT_CONTENT_FORMAT);
+	o = elective(msg, COAP_OPT_CONTENT_FORMAT);
 	if (o != NULL && (coap_opt_uint(o, &fmt) < 0 || fmt > 0xfffe)) {
 		cnt(r->w, r->pidx, DP_CNT_COAP_BAD_OPTION);
 		reply(r, COAP_BAD_OPTION, -1, 0);
@@ -731,7 +799,8 @@ request(struct cp_req *r, struct rte_mbuf *m)
 	}
 	plen = coap_uri_path(msg, path, sizeof(path));
 	if (plen < 0) {
-		cnt(r->w, r->pidx, DP_CNT_COAP_NOT_FOUND);
+		/* a path longer than any topic the node serves, or a segment that is no level */
+		cnt(r->w, r->pidx, plen == -ENOSPC ? DP_CNT_COAP_TOO_BIG : DP_CNT_COAP_NOT_FOUND);
 		reply(r, plen == -ENOSPC ? COAP_REQUEST_ENTITY_TOO_LARGE : COAP_NOT_FOUND, -1, 0);
 		goto done;
 	}

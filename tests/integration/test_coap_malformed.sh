@@ -324,11 +324,15 @@ deltas "... counted as coap_err_too_many_opts" coap_rx=2 coap_err_too_many_opts=
 # 512-byte buffer, the topic name check allows 65535 bytes; a path past 511
 # bytes is -ENOSPC: 4.13. Both are counted as coap_not_found.
 seg256=$(python3 -c 'print("x" * 256)')
-seg509=$(python3 -c 'print("y" * 509)')
-r=$(send -p $P "$(m con get 0x0901 tok=09 path=ps/"$seg256")" "$(m con get 0x0902 tok=09 path=ps/"$seg509")")
-is "Uri-Path segment of 256 bytes: 4.04 (no such topic); of 509 (path over 511): 4.13" "$r" \
-	"ACK 4.04 mid=0901 tok=09 | ACK 4.13 mid=0902 tok=09"
-deltas "... both counted as coap_not_found" coap_rx=2 coap_requests=2 coap_not_found=2 coap_tx_4xx=2
+seg200=$(python3 -c 'print("y" * 200)')
+r=$(send -p $P "$(m con get 0x0901 tok=09 path=ps/"$seg256")" \
+	"$(m con get 0x0902 tok=09 path=ps/"$seg200"/"$seg200"/"$seg200")")
+is "Uri-Path segment of 256 bytes (RFC 7252: 0..255): 4.02; a path over 511 bytes in short segments: 4.13" "$r" \
+	"ACK 4.02 mid=0901 tok=09 | ACK 4.13 mid=0902 tok=09"
+deltas "... counted as coap_bad_option and coap_too_big" coap_rx=2 coap_requests=2 coap_bad_option=1 coap_too_big=1 coap_tx_4xx=2
+r=$(send -p $P "$(m con get 0x0903 tok=09 path=ps/m/t b2=0x00 b2=0x10)")
+is "Block2 given twice (not repeatable, critical): 4.02" "$r" "ACK 4.02 mid=0903 tok=09"
+deltas "... counted as coap_bad_option" coap_rx=1 coap_requests=1 coap_bad_option=1 coap_tx_4xx=1
 
 # ---- Block options with SZX 7 (BERT: RFC 8323, not over UDP) ----
 r=$(send -p $P "$(m con get 0x0a01 tok=0a path=ps/m/t b2=0x07)" "$(m con get 0x0a02 tok=0a path=ps/m/t b2=0x17)" \
