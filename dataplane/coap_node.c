@@ -242,8 +242,9 @@ reply(struct cp_req *r, uint8_t code, int opt, uint32_t val)
  * when @p body is only the block asked for (listings), else 0.
  */
 static void
-reply_body(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t fmt,
-	   const uint8_t *body, size_t len, const struct coap_block *blk, size_t total)
+reply_full(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t fmt,
+	   const char *loc, size_t loc_len, const uint8_t *body, size_t len,
+	   const struct coap_block *blk, size_t total)
 {
 	uint8_t szx = coap_block_szx_for(cp->p.block_size);
 	struct coap_block b = { 0 };
@@ -278,6 +279,21 @@ reply_body(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t f
 	}
 	if (observe)
 		coap_w_opt_uint(&cw, COAP_OPT_OBSERVE, seq);
+	if (loc != NULL) {
+		/* Location-Path: <prefix>, $conf, then one option per level */
+		const char *p = loc, *end = loc + loc_len, *slash;
+
+		coap_w_opt(&cw, COAP_OPT_LOCATION_PATH, cp->p.prefix, cp->prefix_len);
+		coap_w_opt(&cw, COAP_OPT_LOCATION_PATH, COAP_CONF_LEVEL, strlen(COAP_CONF_LEVEL));
+		for (;;) {
+			slash = memchr(p, '/', (size_t)(end - p));
+			coap_w_opt(&cw, COAP_OPT_LOCATION_PATH, p,
+				   (size_t)((slash != NULL ? slash : end) - p));
+			if (slash == NULL)
+				break;
+			p = slash + 1;
+		}
+	}
 	if (fmt != CP_NO_FMT)
 		coap_w_opt_uint(&cw, COAP_OPT_CONTENT_FORMAT, fmt);
 	if (observe || cp->p.max_age != 60)
@@ -294,6 +310,13 @@ reply_body(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t f
 		return;
 	}
 	answer_send(r, m, code);
+}
+
+static void
+reply_body(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t fmt,
+	   const uint8_t *body, size_t len, const struct coap_block *blk, size_t total)
+{
+	reply_full(r, code, observe, seq, fmt, NULL, 0, body, len, blk, total);
 }
 
 /* ---- endpoints ---- */
@@ -413,6 +436,32 @@ obs_end(struct dp_worker *w, struct cp_obs *o)
 	cw->nb_obs_active--;
 	cw->obs_free[cw->nb_obs_slots - cw->nb_obs_active - 1] = s;
 	cnt(w, e->pidx, DP_CNT_COAP_OBS_ENDED);
+}
+
+/*
+ * The topic or its value was deleted, or its subscriber limit lowered: the
+ * observer gets a final 4.04 (RFC 7641 3.2), no Observe option, and ends.
+ * The control plane already took its subscription out of the table.
+ */
+static void
+obs_gone(struct dp_worker *w, struct cp_obs *o)
+{
+	struct cp_ep *e = &w->cp->ep[o->ep];
+	struct coap_writer wr;
+	struct rte_mbuf *m;
+
+	if (e->used && e->gen == o->ep_gen) {
+		m = frame_new(&e->peer, &wr, COAP_NON, COAP_NOT_FOUND, e->next_mid++, o->token,
+			      o->tkl);
+		if (m != NULL && frame_finish(m, &wr, e->pidx, &e->peer, 0, 0) == 0) {
+			send_frame(w, e->pidx, m, COAP_NOT_FOUND);
+		} else {
+			rte_pktmbuf_free(m);
+			cnt(w, e->pidx, DP_CNT_COAP_NOTIFY_FAILED);
+		}
+	}
+	o->state = CP_OBS_PENDING;   /* no FORGET: the subscription is gone already */
+	obs_end(w, o);
 }
 
 static struct cp_obs *
@@ -699,18 +748,66 @@ free:
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * A request on a topic resource, or a creation on the collection (@p len
+ * 0): the control plane handles it (coap_topics.c) and answers.
+ */
+static void
+topic_request(struct cp_req *r, const char *name, size_t len, uint16_t fmt,
+	      const struct coap_block *blk)
+{
+	const struct coap_msg *msg = r->msg;
+	struct mq_op *op;
+
+	if (len + msg->payload_len > mq->op_room) {
+		cnt(r->w, r->pidx, DP_CNT_COAP_TOO_BIG);
+		reply(r, COAP_REQUEST_ENTITY_TOO_LARGE, COAP_OPT_SIZE1,
+		      (uint32_t)(mq->op_room - len));
+		return;
+	}
+	op = op_for(r, MQ_OP_TCONF, name, len);
+	if (op == NULL) {
+		reply(r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
+		return;
+	}
+	op->method = msg->code;
+	op->fmt = fmt == CP_NO_FMT ? 0 : (uint16_t)(fmt + 1);
+	if (blk != NULL) {
+		op->qos = 1;
+		op->old_session = blk->num;
+		op->data_flags = blk->szx;
+	}
+	op->data_len = (uint16_t)msg->payload_len;
+	if (msg->payload_len > 0)
+		memcpy(op->name + len, msg->payload, msg->payload_len);
+	op_keep_request(op, r);
+	if (!mq_op_submit(r->w, op)) {
+		cnt(r->w, r->pidx, DP_CNT_COAP_OPS_FAILED);
+		reply(r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
+		return;
+	}
+	r->dd = NULL;   /* answered by coap_done() */
+}
+
 /* GET on the collection or /.well-known/core: the control plane lists, a block at a time. */
 static void
 listing(struct cp_req *r, bool well_known, const struct coap_block *blk)
 {
 	const struct coap_opt *q = coap_opt_find(r->msg, COAP_OPT_URI_QUERY);
+	const struct coap_msg *msg = r->msg;
 	struct mq_op *op;
 
-	op = op_for(r, MQ_OP_LIST, q != NULL ? (const char *)q->val : "", q != NULL ? q->len : 0);
+	if (msg->code == COAP_FETCH)
+		/* FETCH: the topic properties to match instead of a query (pub/sub 2.4.2) */
+		op = op_for(r, MQ_OP_LIST, (const char *)msg->payload, msg->payload_len);
+	else
+		op = op_for(r, MQ_OP_LIST, q != NULL ? (const char *)q->val : "",
+			    q != NULL ? q->len : 0);
 	if (op == NULL) {
 		reply(r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
 		return;
 	}
+	op->method = msg->code;
 	op->wild = well_known;
 	op->data_flags = blk != NULL ? blk->szx : coap_block_szx_for(cp->p.block_size);
 	if (op->data_flags > coap_block_szx_for(cp->p.block_size))
@@ -746,7 +843,9 @@ request(struct cp_req *r, struct rte_mbuf *m)
 	struct coap_block blk, *bp = NULL, b1;
 	bool has_b1 = false;
 	uint32_t obs = UINT32_MAX, fmt = CP_NO_FMT;
+	const struct topic_conf *conf;
 	struct topic *node;
+	int32_t ct;
 	const char *name;
 	char path[512];
 	size_t len;
@@ -814,16 +913,35 @@ request(struct cp_req *r, struct rte_mbuf *m)
 		goto done;
 	}
 	if ((size_t)plen == cp->prefix_len && memcmp(path, cp->p.prefix, cp->prefix_len) == 0) {
-		if (msg->code != COAP_GET) {
+		/* the topic collection (pub/sub 2.4) */
+		if (msg->code == COAP_GET || msg->code == COAP_FETCH)
+			listing(r, false, bp);
+		else if (msg->code == COAP_POST)
+			topic_request(r, "", 0, (uint16_t)fmt, NULL);
+		else
 			reply(r, COAP_METHOD_NOT_ALLOWED, -1, 0);
-			goto done;
-		}
-		listing(r, false, bp);
 		goto done;
 	}
 	if (!topic_of(path, (size_t)plen, &name, &len)) {
 		cnt(r->w, r->pidx, DP_CNT_COAP_NOT_FOUND);
 		reply(r, COAP_NOT_FOUND, -1, 0);
+		goto done;
+	}
+	if (len > strlen(COAP_CONF_LEVEL) + 1 &&
+	    memcmp(name, COAP_CONF_LEVEL "/", strlen(COAP_CONF_LEVEL) + 1) == 0) {
+		/* a topic resource: its configuration (pub/sub 2.5) */
+		name += strlen(COAP_CONF_LEVEL) + 1;
+		len -= strlen(COAP_CONF_LEVEL) + 1;
+		if (topic_name_check(name, len) < 0 || name[0] == '$') {
+			cnt(r->w, r->pidx, DP_CNT_COAP_NOT_FOUND);
+			reply(r, COAP_NOT_FOUND, -1, 0);
+		} else if (msg->code == COAP_GET || msg->code == COAP_FETCH ||
+			   msg->code == COAP_POST || msg->code == COAP_IPATCH ||
+			   msg->code == COAP_DELETE) {
+			topic_request(r, name, len, (uint16_t)fmt, bp);
+		} else {
+			reply(r, COAP_METHOD_NOT_ALLOWED, -1, 0);
+		}
 		goto done;
 	}
 	if (topic_name_check(name, len) < 0) {
@@ -832,8 +950,18 @@ request(struct cp_req *r, struct rte_mbuf *m)
 		goto done;
 	}
 	rcu_read_lock();
-	node = topic_lookup(mq->topics, name, len);
+	node = name[0] == '$' ? NULL : topic_lookup(mq->topics, name, len);
+	conf = node != NULL ? topic_conf_get(node) : NULL;
+	if (conf != NULL && conf->deleted && msg->code != COAP_PUT && msg->code != COAP_POST)
+		node = NULL;   /* a deleted topic: until a publication creates it again */
+	ct = conf != NULL ? conf->ct : -1;
 	rcu_read_unlock();
+	if (name[0] == '$') {
+		/* names the server keeps (MQTT 4.7.2), and the topic resources */
+		cnt(r->w, r->pidx, DP_CNT_COAP_NOT_FOUND);
+		reply(r, COAP_NOT_FOUND, -1, 0);
+		goto done;
+	}
 	switch (msg->code) {
 	case COAP_GET:
 		if (node == NULL) {
@@ -851,10 +979,22 @@ request(struct cp_req *r, struct rte_mbuf *m)
 			if (ob != NULL)
 				obs_end(r->w, ob);
 		}
+		if (topic_retained_get(node) == NULL) {
+			/* no latest value: "half created" (pub/sub 3.3) */
+			cnt(r->w, r->pidx, DP_CNT_COAP_NOT_FOUND);
+			reply(r, COAP_NOT_FOUND, -1, 0);
+			break;
+		}
 		reply_value(r, node, 0, 0, bp);
 		break;
 	case COAP_PUT:
 	case COAP_POST:
+		if (ct >= 0 && fmt != (uint32_t)ct) {
+			/* the topic's topic-content-format (pub/sub 3.2.1) */
+			cnt(r->w, r->pidx, DP_CNT_COAP_BAD_FORMAT);
+			reply(r, COAP_UNSUPPORTED_CONTENT_FORMAT, -1, 0);
+			break;
+		}
 		if (has_b1)
 			block1(r, name, len, node, m, &b1, (uint16_t)fmt);
 		else
@@ -867,7 +1007,7 @@ request(struct cp_req *r, struct rte_mbuf *m)
 			reply(r, COAP_NOT_FOUND, -1, 0);
 			break;
 		} else {
-			/* the value goes; the topic stays (topics are never removed) */
+			/* the value goes, and the observers with it (pub/sub 3.2.4) */
 			struct mq_op *op = op_for(r, MQ_OP_RETAIN, name, len);
 
 			if (op != NULL) {
@@ -1075,6 +1215,10 @@ coap_done(struct dp_worker *w, struct mq_op *op)
 	switch (op->kind) {
 	case MQ_OP_RETAIN:
 	case MQ_OP_WILL:
+		if (op->rc == -ENOENT) {
+			reply(&r, COAP_NOT_FOUND, -1, 0);   /* a DELETE of no value */
+			break;
+		}
 		if (op->rc < 0) {
 			reply(&r, op->rc == -ENOSPC ? COAP_SERVICE_UNAVAILABLE : COAP_BAD_REQUEST,
 			      COAP_OPT_MAX_AGE, 1);
@@ -1083,9 +1227,46 @@ coap_done(struct dp_worker *w, struct mq_op *op)
 		if (op->kind == MQ_OP_RETAIN && op->wild)
 			reply(&r, COAP_DELETED, -1, 0);
 		else
-			reply(&r, COAP_CHANGED, op->old_gen ? COAP_OPT_BLOCK1 : -1,
-			      op->old_gen ? op->old_gen - 1 : 0);
+			/* rc 1: the topic's first value (pub/sub 3.2.1) */
+			reply(&r, op->rc == 1 ? COAP_CREATED : COAP_CHANGED,
+			      op->old_gen ? COAP_OPT_BLOCK1 : -1, op->old_gen ? op->old_gen - 1 : 0);
 		break;
+	case MQ_OP_TCONF:
+		if (op->rc < 0) {
+			reply(&r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
+			break;
+		}
+		if (op->rc == COAP_NOT_FOUND)
+			cnt(w, r.pidx, DP_CNT_COAP_NOT_FOUND);
+		else if (op->rc == COAP_UNSUPPORTED_CONTENT_FORMAT)
+			cnt(w, r.pidx, DP_CNT_COAP_BAD_FORMAT);
+		else if (op->rc == COAP_CREATED)
+			cnt(w, r.pidx, DP_CNT_COAP_TOPICS_CREATED);
+		else if (op->rc == COAP_DELETED)
+			cnt(w, r.pidx, DP_CNT_COAP_TOPICS_DELETED);
+		if (op->data_len == 0 && op->name_len == 0) {
+			reply(&r, (uint8_t)op->rc, -1, 0);
+			break;
+		}
+		{
+			/* the request's Block2, if it had one (topic_request()) */
+			struct coap_block b = { .num = op->old_session, .szx = op->data_flags };
+
+			reply_full(&r, (uint8_t)op->rc, 0, 0,
+				   op->fmt != 0 ? (uint16_t)(op->fmt - 1) : CP_NO_FMT,
+				   op->name_len > 0 ? op->name : NULL, op->name_len,
+				   (const uint8_t *)op->name + op->name_len, op->data_len,
+				   op->qos ? &b : NULL, 0);
+		}
+		break;
+	case MQ_OP_UNOBSERVE: {
+		uint32_t s = op->session & ~CP_REF_BIT;
+		struct cp_obs *o = s < cw->nb_obs_slots ? &cw->obs[s] : NULL;
+
+		if (o != NULL && o->gen == op->gen && o->state == CP_OBS_ACTIVE)
+			obs_gone(w, o);
+		break;
+	}
 	case MQ_OP_SUBSCRIBE: {
 		uint32_t s = op->session & ~CP_REF_BIT;
 		struct cp_obs *o = s < cw->nb_obs_slots ? &cw->obs[s] : NULL;
@@ -1097,6 +1278,19 @@ coap_done(struct dp_worker *w, struct mq_op *op)
 				if (mq_op_submit(w, op))
 					return;
 			}
+			break;
+		}
+		if (op->rc == -EDQUOT) {
+			/* the topic's max-subscribers: the value, without Observe (RFC 7641 4.1) */
+			obs_end(w, o);
+			cnt(w, r.pidx, DP_CNT_COAP_LIMIT);
+			reply_value(&r, op->node, 0, 0, NULL);
+			break;
+		}
+		if (op->rc == -ENOENT) {
+			obs_end(w, o);   /* deleted meanwhile */
+			cnt(w, r.pidx, DP_CNT_COAP_NOT_FOUND);
+			reply(&r, COAP_NOT_FOUND, -1, 0);
 			break;
 		}
 		if (op->rc < 0) {
@@ -1115,7 +1309,8 @@ coap_done(struct dp_worker *w, struct mq_op *op)
 		struct coap_block b = { .num = op->old_session, .szx = op->data_flags };
 
 		if (op->rc < 0) {
-			reply(&r, op->rc == -ERANGE ? COAP_BAD_OPTION : COAP_SERVICE_UNAVAILABLE,
+			reply(&r, op->rc == -ERANGE ? COAP_BAD_OPTION :
+				  op->rc == -EINVAL ? COAP_BAD_REQUEST : COAP_SERVICE_UNAVAILABLE,
 			      -1, 0);
 			break;
 		}
@@ -1137,6 +1332,8 @@ coap_deliver(struct dp_worker *w, const struct topic_sub_ref *ref, struct rte_mb
 {
 	struct cp_worker *cw = w->cp;
 	uint32_t s = ref->session & ~CP_REF_BIT;
+	const struct topic_conf *conf;
+	uint64_t check;
 	struct cp_obs *o;
 	struct cp_ep *e;
 	struct coap_writer wr;
@@ -1157,10 +1354,14 @@ coap_deliver(struct dp_worker *w, const struct topic_sub_ref *ref, struct rte_mb
 	if (!e->used || e->gen != o->ep_gen)
 		return;
 	now = rte_get_tsc_cycles();
-	/* RFC 7641 4.5: a CON now and then, and at least once a day; one at a time */
+	/*
+	 * RFC 7641 4.5: a CON now and then, and at least once a day or every
+	 * observer-check seconds of the topic (pub/sub 2.2.1); one at a time
+	 */
+	conf = topic_conf_get(o->node);
+	check = conf != NULL && conf->obs_check != 0 ? conf->obs_check : CP_CON_EVERY_S;
 	if (e->con_pkt == NULL &&
-	    (++o->since_con >= cp->p.notify_con_every ||
-	     now - o->last_con > cp->hz * CP_CON_EVERY_S))
+	    (++o->since_con >= cp->p.notify_con_every || now - o->last_con > cp->hz * check))
 		type = COAP_CON;
 	mid = e->next_mid++;
 	o->seq = (o->seq + 1) & COAP_OBSERVE_MAX;

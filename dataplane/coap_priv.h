@@ -48,6 +48,8 @@
 #define CP_CON_EVERY_S 86400       /* RFC 7641 4.5: a CON notification at least daily */
 #define CP_NO_FMT 0xffff           /* no Content-Format known */
 #define CP_B1_PER_WORKER 256       /* Block1 uploads in progress per worker */
+/* <prefix>/$conf/<topic> is the topic resource of <topic> (coap_topics.c) */
+#define COAP_CONF_LEVEL "$conf"
 
 /* A peer's address: the endpoint table's key (8-byte aligned: hashed by words). */
 struct cp_key {
@@ -170,6 +172,24 @@ void coap_deliver(struct dp_worker *w, const struct topic_sub_ref *ref, struct r
 		  const struct mq_pubmeta *meta);
 /** The control plane's answer to a CoAP request (op->proto == MQ_PROTO_COAP). */
 void coap_done(struct dp_worker *w, struct mq_op *op);
+
+/* coap_topics.c: topic resources, on the control plane (the table's writer) */
+struct coap_tconf;
+/** A request on a topic resource or a creation (MQ_OP_TCONF): answered in @p op. */
+void coap_topic_op(struct mq_op *op);
+/**
+ * May one more CoAP observer subscribe to @p node? 0; -ENOENT (deleted);
+ * -EDQUOT (its max-subscribers reached).
+ */
+int coap_topic_admit(const struct topic *node);
+/** Something created @p node again: a deleted topic is back, with the defaults. */
+void coap_topic_revive(struct topic *node);
+/** The latest value of @p node was deleted by a client: its observers end (4.04). */
+void coap_topic_data_deleted(const struct topic *node);
+/** Is @p node in CoAP listings, and does it match @p filter (NULL: any)? */
+bool coap_topic_listed(const struct topic *node, const struct coap_tconf *filter);
+/** Once a second at most: delete the topics whose expiration-date passed. */
+void coap_topic_tick(void);
 
 /* coap_info.c */
 /** A worker copies its endpoints or observers out (a SNAPSHOT question). */

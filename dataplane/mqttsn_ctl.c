@@ -24,6 +24,7 @@
 #include "dataplane/coap_priv.h"
 #include "dataplane/mqttsn_priv.h"
 #include "proto/coap.h"
+#include "proto/coap_tconf.h"
 #include "proto/topic.h"
 
 /*
@@ -208,8 +209,8 @@ cid_val(uint16_t worker, uint32_t session, uint32_t gen, bool pending)
 }
 
 /* Hand @p op to worker @p core's done ring, or keep it for the next poll. */
-static void
-answer(struct mq_op *op, uint16_t core)
+void
+mq_op_answer(struct mq_op *op, uint16_t core)
 {
 	if (core >= dp.nb_workers) {
 		mq_op_put(op);
@@ -248,14 +249,14 @@ claim(struct mq_op *op)
 	if (rte_hash_lookup_data(cid_map, &k, &data) < 0 || (uintptr_t)data == me) {
 		if (rte_hash_add_key_data(cid_map, &k, (void *)me) < 0)
 			op->rc = -ENOSPC;
-		answer(op, op->worker);
+		mq_op_answer(op, op->worker);
 		return;
 	}
 	v = (uintptr_t)data;
 	if (v & 1) {
 		/* a takeover of this id is under way: the client tries again */
 		op->rc = -EBUSY;
-		answer(op, op->worker);
+		mq_op_answer(op, op->worker);
 		return;
 	}
 	op->old_worker = (uint16_t)(v >> 1 & 0x7f);
@@ -264,7 +265,7 @@ claim(struct mq_op *op)
 	rte_hash_add_key_data(cid_map, &k, (void *)cid_val(op->worker, op->session, op->gen,
 							   true));
 	op->kind = MQ_OP_TAKE;
-	answer(op, op->old_worker);
+	mq_op_answer(op, op->old_worker);
 }
 
 /* The old session is gone: its subscriptions go to the new one, or (clean) away. */
@@ -289,7 +290,7 @@ taken(struct mq_op *op)
 							   false));
 	op->rc = r;
 	op->kind = MQ_OP_CLAIM;
-	answer(op, op->worker);
+	mq_op_answer(op, op->worker);
 }
 
 /* A session ended: forget its client id, unless another session has it now. */
@@ -318,7 +319,8 @@ struct list_walk {
 	size_t cap, len;
 	const char *q;
 	size_t qlen;
-	char path[TOPIC_NAME_MAX + DP_COAP_PREFIX_LEN + 2];
+	char path[TOPIC_NAME_MAX + DP_COAP_PREFIX_LEN + 8];
+	const struct coap_tconf *filter;   /* FETCH: the properties to match */
 	int err;
 };
 
@@ -345,20 +347,32 @@ list_one(struct list_walk *lw, struct coap_link *l)
 	return 0;
 }
 
+/* A topic's two links: its topic resource, then its topic-data resource. */
 static int
 list_topic(const struct topic *node, void *arg)
 {
 	struct list_walk *lw = arg;
-	struct coap_link l = { .rt = "core.ps.data", .ct = -1, .obs = true };
+	struct coap_link conf = { .rt = "core.ps.conf", .ct = COAP_FMT_PUBSUB };
+	struct coap_link data = { .rt = "core.ps.data", .ct = -1, .obs = true };
 	int n;
 
-	n = snprintf(lw->path, sizeof(lw->path), "%s/%.*s", cp->p.prefix, (int)node->len,
-		     node->name);
+	if (!coap_topic_listed(node, lw->filter))
+		return 0;
+	n = snprintf(lw->path, sizeof(lw->path), "%s/" COAP_CONF_LEVEL "/%.*s", cp->p.prefix,
+		     (int)node->len, node->name);
 	if (n < 0 || (size_t)n >= sizeof(lw->path))
 		return 0;
-	l.path = lw->path;
-	l.path_len = (size_t)n;
-	return list_one(lw, &l);
+	conf.path = lw->path;
+	conf.path_len = (size_t)n;
+	if (list_one(lw, &conf) != 0)
+		return 1;
+	if (lw->filter != NULL)
+		return 0;   /* a FETCH lists topic resources only (pub/sub 2.4.2) */
+	n = snprintf(lw->path, sizeof(lw->path), "%s/%.*s", cp->p.prefix, (int)node->len,
+		     node->name);
+	data.path = lw->path;
+	data.path_len = (size_t)n;
+	return list_one(lw, &data);
 }
 
 static void
@@ -366,8 +380,18 @@ list_build(struct mq_op *op)
 {
 	struct list_walk lw = { .cap = 4096, .q = op->name, .qlen = op->name_len };
 	size_t bs = coap_block_size(op->data_flags), off = (size_t)op->old_session * bs, n;
+	struct coap_tconf filter;
 
 	op->rc = 0;
+	if (op->method == COAP_FETCH) {
+		/* pub/sub 2.4.2: the topics whose properties match the payload's */
+		if (coap_tconf_decode((const uint8_t *)op->name, op->name_len, &filter) < 0) {
+			op->rc = -EINVAL;
+			return;
+		}
+		lw.filter = &filter;
+		lw.qlen = 0;
+	}
 	lw.buf = malloc(lw.cap);
 	if (lw.buf == NULL || cp == NULL) {
 		free(lw.buf);
@@ -404,11 +428,13 @@ apply(struct mq_op *op)
 		.core = op->worker, .qos = op->qos, .session = op->session, .gen = op->gen,
 	};
 	struct topic_table *t = mq->topics;
+	bool had;
 
 	switch (op->kind) {
 	case MQ_OP_REGISTER:
 		op->node = topic_create(t, op->name, op->name_len);
 		op->rc = op->node != NULL ? 0 : -errno;
+		coap_topic_revive(op->node);
 		break;
 	case MQ_OP_SUBSCRIBE:
 		if (!op->wild) {
@@ -417,6 +443,14 @@ apply(struct mq_op *op)
 			if (op->node == NULL) {
 				op->rc = -errno;
 				break;
+			}
+			if (op->proto == MQ_PROTO_COAP) {
+				/* a deleted topic, or its max-subscribers reached */
+				op->rc = coap_topic_admit(op->node);
+				if (op->rc < 0)
+					break;
+			} else {
+				coap_topic_revive(op->node);
 			}
 		}
 		op->rc = topic_subscribe(t, op->name, op->name_len, &ref);
@@ -432,21 +466,48 @@ apply(struct mq_op *op)
 		break;
 	case MQ_OP_RETAIN:
 		op->node = topic_create(t, op->name, op->name_len);
-		op->rc = op->node == NULL ? -errno :
-			 topic_set_retained_fmt(t, op->node, op->name + op->name_len,
+		if (op->node == NULL) {
+			op->rc = -errno;
+			break;
+		}
+		had = op->node->retained != NULL;
+		if (op->proto == MQ_PROTO_COAP && op->wild) {
+			/* a CoAP DELETE of the value: its observers end (pub/sub 3.2.4) */
+			if (!had) {
+				op->rc = -ENOENT;
+				break;
+			}
+			op->rc = topic_set_retained(t, op->node, NULL, 0, 0);
+			coap_topic_data_deleted(op->node);
+			break;
+		}
+		if (op->data_len > 0)
+			coap_topic_revive(op->node);
+		op->rc = topic_set_retained_fmt(t, op->node, op->name + op->name_len,
 						op->data_len, op->data_flags, op->fmt);
+		/* CoAP: a topic's first value is answered 2.01 Created (pub/sub 3.2.1) */
+		if (op->rc == 0 && op->proto == MQ_PROTO_COAP && !had)
+			op->rc = 1;
 		break;
 	case MQ_OP_WILL:
 		op->node = topic_create(t, op->name, op->name_len);
 		op->rc = op->node == NULL ? -errno : 0;
-		if (op->node != NULL && (op->data_flags & MQTTSN_FLAG_RETAIN))
+		coap_topic_revive(op->node);
+		if (op->node != NULL && (op->data_flags & MQTTSN_FLAG_RETAIN)) {
+			had = op->node->retained != NULL;
 			op->rc = topic_set_retained_fmt(t, op->node, op->name + op->name_len,
 							op->data_len,
 							(uint8_t)mqttsn_flags_qos(op->data_flags),
 							op->fmt);
+			if (op->rc == 0 && op->proto == MQ_PROTO_COAP && !had)
+				op->rc = 1;
+		}
 		break;
 	case MQ_OP_LIST:
 		list_build(op);
+		break;
+	case MQ_OP_TCONF:
+		coap_topic_op(op);
 		break;
 	}
 }
@@ -461,6 +522,7 @@ mqttsn_control_poll(void)
 		return;
 	if (nb_backlog > 0)
 		backlog_flush();
+	coap_topic_tick();
 	n = rte_ring_dequeue_burst(mq->ops, ops, CTL_BURST, NULL);
 	for (unsigned int i = 0; i < n; i++) {
 		struct mq_op *op = ops[i];

@@ -237,7 +237,20 @@ enum mq_op_kind {
 	MQ_OP_CLAIM,          /* worker -> control plane -> worker */
 	MQ_OP_TAKE,           /* control plane -> the old session's worker */
 	MQ_OP_TAKEN,          /* that worker -> control plane */
-	MQ_OP_LIST,           /* CoAP: one block of a link-format listing of the topics */
+	MQ_OP_LIST,           /* CoAP: one block of a link-format listing of the topics
+			       * (method FETCH: filtered by the topic properties in name) */
+	/*
+	 * CoAP: a request on a topic resource (draft-ietf-core-coap-pubsub
+	 * 2.4.3, 2.5; coap_topics.c): name the topic (empty: a creation on the
+	 * collection), then data_len bytes of request payload, method the
+	 * request's code, fmt its Content-Format + 1. The answer: rc the
+	 * response code (> 0) or -errno, fmt the response's Content-Format + 1,
+	 * name the topic to give as Location-Path (name_len 0: none), then
+	 * data_len bytes of response payload.
+	 */
+	MQ_OP_TCONF,
+	/* control plane -> worker: end CoAP observer (session, gen) with 4.04 */
+	MQ_OP_UNOBSERVE,
 };
 
 /* Whose op: the answer goes to that node (mq_done() hands CoAP ones on). */
@@ -282,6 +295,7 @@ struct mq_op {
 	uint16_t nb_carry;    /* buffered publications carried over: mq_op_carry() */
 	uint16_t next_msg_id; /* the old session's, so carried msg ids stay unique */
 	uint8_t proto;        /* enum mq_proto */
+	uint8_t method;       /* CoAP: the request's code (LIST, TCONF) */
 	uint16_t fmt;         /* RETAIN, WILL: CoAP Content-Format + 1 (0: unknown) */
 	uint8_t coap[48] __rte_aligned(8);   /* CoAP: the request to answer (coap_priv.h) */
 	char name[];          /* the topic name or filter (RETAIN: then the payload) */
@@ -462,6 +476,8 @@ void mq_info_answer(struct mq_op *op);
 /** Hand this worker's buffered publications to worker @p core's ring. */
 void mqttsn_flush_fwd(struct dp_worker *w, uint16_t core);
 struct mq_op *mq_op_new(uint8_t kind, struct dp_worker *w, const struct mq_sess *s);
+/** Control plane: hand @p op to worker @p core's done ring (kept for later if full). */
+void mq_op_answer(struct mq_op *op, uint16_t core);
 /** Return @p op to the pool, freeing the publications it still carries. */
 void mq_op_put(struct mq_op *op);
 void mq_adv_poll(struct dp_worker *w);   /* mqttsn_adv.c: worker 0 sends ADVERTISE when due */

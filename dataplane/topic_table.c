@@ -707,6 +707,7 @@ node_free(struct topic *node)
 	if (node->dset != &empty_dset)
 		free((void *)(uintptr_t)node->dset);
 	free((void *)(uintptr_t)node->retained);
+	free(node->conf);
 	free(node);
 }
 
@@ -1150,6 +1151,37 @@ topic_set_retained_fmt(struct topic_table *t, struct topic *node, const void *pa
 		t->nb_retained++;
 		t->retained_bytes += len;
 	}
+	writer_leave(t, was_offline);
+	return 0;
+}
+
+struct topic *
+topic_find(struct topic_table *t, const char *name, size_t len)
+{
+	bool was_offline = writer_enter();
+	struct topic *node = topic_lookup(t, name, len);
+
+	writer_leave(t, was_offline);
+	return node;
+}
+
+int
+topic_set_conf(struct topic_table *t, struct topic *node, const struct topic_conf *conf)
+{
+	struct topic_conf *old, *c = NULL;
+	bool was_offline;
+
+	if (conf != NULL) {
+		c = malloc(sizeof(*c));
+		if (c == NULL)
+			return -ENOMEM;
+		*c = *conf;
+	}
+	was_offline = writer_enter();
+	old = node->conf;
+	rcu_assign_pointer(node->conf, c);
+	if (old != NULL)
+		retire(t, old);
 	writer_leave(t, was_offline);
 	return 0;
 }

@@ -66,6 +66,9 @@
 
 #include "proto/topic.h"
 
+/** The longest topic-type a topic keeps (struct topic_conf). */
+#define TOPIC_CONF_TYPE_MAX 64
+
 struct topic_table;
 struct topic_books;     /* writer-private: the subscriptions behind a node's set */
 
@@ -103,8 +106,24 @@ struct topic_retained {
 };
 
 /*
+ * A topic's properties (draft-ietf-core-coap-pubsub section 2.2.1) beyond
+ * its name: immutable, replaced as a whole. A node without one has the
+ * defaults: any content format, no expiry, no subscriber limit, the node's
+ * own observer check, and it exists.
+ */
+struct topic_conf {
+	uint64_t expires;           /* epoch seconds; 0: never */
+	uint32_t max_subs;          /* CoAP observers at most; UINT32_MAX: no limit */
+	uint32_t obs_check;         /* seconds between CON notifications; 0: the default */
+	int32_t ct;                 /* topic-content-format; -1: any */
+	uint8_t deleted;            /* the topic resource was deleted (hidden until re-created) */
+	uint8_t type_len;
+	char type[TOPIC_CONF_TYPE_MAX];   /* topic-type, not NUL-terminated */
+};
+
+/*
  * A topic node, 64-byte aligned: a lookup's chain walk, the name compare (for
- * names up to 15 bytes) and the delivery set pointer share one cache line.
+ * names up to 7 bytes) and the delivery set pointer share one cache line.
  * Readers may read every field but books; @c name is NUL-terminated.
  */
 struct topic {
@@ -115,6 +134,7 @@ struct topic {
 	uint16_t len;           /* name length in bytes */
 	uint16_t rsvd;
 	struct topic_books *books;              /* writer only */
+	struct topic_conf *conf;                /* RCU; NULL: the defaults; immutable */
 	char name[];
 };
 
@@ -221,6 +241,17 @@ int topic_set_retained(struct topic_table *t, struct topic *node, const void *pa
 int topic_set_retained_fmt(struct topic_table *t, struct topic *node, const void *payload,
 			   size_t len, uint8_t flags, uint16_t fmt);
 
+/**
+ * Set the properties of @p node to a copy of @p conf (NULL: back to the
+ * defaults), replacing the previous ones; readers see the old or the new
+ * version whole.
+ * @return 0, -ENOMEM (then nothing changed).
+ */
+int topic_set_conf(struct topic_table *t, struct topic *node, const struct topic_conf *conf);
+
+/** The topic @p name[0..len) if it exists (never creates one), or NULL. */
+struct topic *topic_find(struct topic_table *t, const char *name, size_t len);
+
 /** The topic with stable number @p number, or NULL. */
 struct topic *topic_by_number(const struct topic_table *t, uint32_t number);
 
@@ -301,6 +332,13 @@ static inline const struct topic_retained *
 topic_retained_get(const struct topic *node)
 {
 	return rcu_dereference(node->retained);
+}
+
+/** The properties of @p node or NULL (the defaults); valid until the next quiescent state. */
+static inline const struct topic_conf *
+topic_conf_get(const struct topic *node)
+{
+	return rcu_dereference(node->conf);
 }
 
 #endif

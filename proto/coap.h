@@ -101,6 +101,12 @@ enum coap_format {
 	COAP_FMT_EXI = 47,
 	COAP_FMT_JSON = 50,
 	COAP_FMT_CBOR = 60,
+	/*
+	 * application/core-pubsub+cbor, topic properties
+	 * (draft-ietf-core-coap-pubsub 6.2): the draft asks IANA for 606
+	 * ("TBD606"), which is not assigned yet.
+	 */
+	COAP_FMT_PUBSUB = 606,
 };
 
 /* Option properties (RFC 7252 5.4.6): from the number alone. */
