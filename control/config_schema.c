@@ -702,8 +702,8 @@ const struct cfg_key cfg_keys[] = {
 	  .doc = "Max-Age of topic values and notifications, seconds." },
 	{ CFG_COAP(rate_limit, &cfg_t_uint), .def = "0",
 	  .min = 0, .max = CFG_COAP_FIT(rate_limit, 1000000),
-	  .doc = "Requests per second one peer may send (a burst of as many); more get 5.03 "
-		 "with Max-Age 1 and are counted. 0: no limit." },
+	  .doc = "Requests per second one peer may send (a burst of as many); more get 4.29 "
+		 "Too Many Requests (RFC 8516) with Max-Age 1 and are counted. 0: no limit." },
 	{ CFG_COAP(block1_timeout, &cfg_t_uint), .def = "60",
 	  .min = 1, .max = CFG_COAP_FIT(block1_timeout, 3600),
 	  .doc = "Seconds a Block1 upload may wait for its next block; then it is dropped and "

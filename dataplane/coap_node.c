@@ -210,6 +210,33 @@ answer_send(struct cp_req *r, struct rte_mbuf *m, uint8_t code)
 	send_frame(r->w, r->pidx, m, code);
 }
 
+/* A retained message's etag as the ETag option's 4 bytes. */
+static const uint8_t *
+etag_bytes(uint32_t etag, uint8_t tag[4])
+{
+	tag[0] = (uint8_t)(etag >> 24);
+	tag[1] = (uint8_t)(etag >> 16);
+	tag[2] = (uint8_t)(etag >> 8);
+	tag[3] = (uint8_t)etag;
+	return tag;
+}
+
+/* Does one of the request's options @p num (ETag, If-Match) name @p etag? */
+static bool
+etag_listed(const struct coap_msg *m, uint16_t num, uint32_t etag)
+{
+	const struct coap_opt *o = coap_opt_find(m, num);
+	uint8_t tag[4];
+
+	if (o == NULL || etag == 0)
+		return false;
+	etag_bytes(etag, tag);
+	for (; o < m->opts + m->nb_opts && o->num == num; o++)
+		if (o->len == sizeof(tag) && memcmp(o->val, tag, sizeof(tag)) == 0)
+			return true;
+	return false;
+}
+
 /* A response without payload (errors), with an optional Max-Age or Size1. */
 static void
 reply(struct cp_req *r, uint8_t code, int opt, uint32_t val)
@@ -243,7 +270,7 @@ reply(struct cp_req *r, uint8_t code, int opt, uint32_t val)
  */
 static void
 reply_full(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t fmt,
-	   const char *loc, size_t loc_len, const uint8_t *body, size_t len,
+	   uint32_t etag, const char *loc, size_t loc_len, const uint8_t *body, size_t len,
 	   const struct coap_block *blk, size_t total)
 {
 	uint8_t szx = coap_block_szx_for(cp->p.block_size);
@@ -251,7 +278,7 @@ reply_full(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t f
 	struct coap_writer cw;
 	struct rte_mbuf *m;
 	size_t off = 0, n = len, whole = total ? total : len;
-	uint8_t type;
+	uint8_t type, tag[4];
 	uint16_t mid;
 
 	if (blk != NULL) {
@@ -277,6 +304,8 @@ reply_full(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t f
 		cnt(r->w, r->pidx, DP_CNT_REPLY_FAILED);
 		return;
 	}
+	if (etag != 0)
+		coap_w_opt(&cw, COAP_OPT_ETAG, etag_bytes(etag, tag), sizeof(tag));
 	if (observe)
 		coap_w_opt_uint(&cw, COAP_OPT_OBSERVE, seq);
 	if (loc != NULL) {
@@ -316,7 +345,7 @@ static void
 reply_body(struct cp_req *r, uint8_t code, int observe, uint32_t seq, uint16_t fmt,
 	   const uint8_t *body, size_t len, const struct coap_block *blk, size_t total)
 {
-	reply_full(r, code, observe, seq, fmt, NULL, 0, body, len, blk, total);
+	reply_full(r, code, observe, seq, fmt, 0, NULL, 0, body, len, blk, total);
 }
 
 /* ---- endpoints ---- */
@@ -488,9 +517,9 @@ reply_value(struct cp_req *r, struct topic *node, int observe, uint32_t seq,
 	if (v == NULL)
 		reply_body(r, COAP_CONTENT, observe, seq, CP_NO_FMT, NULL, 0, blk, 0);
 	else
-		reply_body(r, COAP_CONTENT, observe, seq,
-			   v->fmt != 0 ? (uint16_t)(v->fmt - 1) : CP_NO_FMT, v->payload, v->len,
-			   blk, 0);
+		reply_full(r, COAP_CONTENT, observe, seq,
+			   v->fmt != 0 ? (uint16_t)(v->fmt - 1) : CP_NO_FMT, v->etag, NULL, 0,
+			   v->payload, v->len, blk, 0);
 	rcu_read_unlock();
 }
 
@@ -749,6 +778,36 @@ free:
 }
 
 /*
+ * If-Match and If-None-Match of a PUT/POST (RFC 7252 5.10.8): If-Match
+ * holds if one of its ETags is the current value's (an empty one: if there
+ * is a value), If-None-Match if there is no value.
+ */
+static bool
+precondition_ok(const struct coap_msg *msg, const struct topic *node)
+{
+	const struct topic_retained *v;
+	const struct coap_opt *o;
+	uint32_t cur;
+
+	if (coap_opt_find(msg, COAP_OPT_IF_MATCH) == NULL &&
+	    coap_opt_find(msg, COAP_OPT_IF_NONE_MATCH) == NULL)
+		return true;
+	rcu_read_lock();
+	v = node != NULL ? topic_retained_get(node) : NULL;
+	cur = v != NULL ? v->etag : 0;
+	rcu_read_unlock();
+	if (coap_opt_find(msg, COAP_OPT_IF_NONE_MATCH) != NULL && cur != 0)
+		return false;
+	o = coap_opt_find(msg, COAP_OPT_IF_MATCH);
+	if (o == NULL)
+		return true;
+	for (; o < msg->opts + msg->nb_opts && o->num == COAP_OPT_IF_MATCH; o++)
+		if (o->len == 0 && cur != 0)
+			return true;
+	return etag_listed(msg, COAP_OPT_IF_MATCH, cur);
+}
+
+/*
  * A request on a topic resource, or a creation on the collection (@p len
  * 0): the control plane handles it (coap_topics.c) and answers.
  */
@@ -842,8 +901,10 @@ request(struct cp_req *r, struct rte_mbuf *m)
 	const struct coap_opt *o;
 	struct coap_block blk, *bp = NULL, b1;
 	bool has_b1 = false;
-	uint32_t obs = UINT32_MAX, fmt = CP_NO_FMT;
+	uint32_t obs = UINT32_MAX, fmt = CP_NO_FMT, acc, vtag;
+	const struct topic_retained *v;
 	const struct topic_conf *conf;
+	uint16_t vfmt;
 	struct topic *node;
 	int32_t ct;
 	const char *name;
@@ -979,16 +1040,38 @@ request(struct cp_req *r, struct rte_mbuf *m)
 			if (ob != NULL)
 				obs_end(r->w, ob);
 		}
-		if (topic_retained_get(node) == NULL) {
+		rcu_read_lock();
+		v = topic_retained_get(node);
+		vfmt = v != NULL ? v->fmt : 0;
+		vtag = v != NULL ? v->etag : 0;
+		rcu_read_unlock();
+		if (vtag == 0) {
 			/* no latest value: "half created" (pub/sub 3.3) */
 			cnt(r->w, r->pidx, DP_CNT_COAP_NOT_FOUND);
 			reply(r, COAP_NOT_FOUND, -1, 0);
+			break;
+		}
+		o = elective(msg, COAP_OPT_ACCEPT);
+		if (o != NULL && vfmt != 0 && coap_opt_uint(o, &acc) == 0 && acc != vfmt - 1u) {
+			/* the value exists in one format only (RFC 7252 5.10.4) */
+			cnt(r->w, r->pidx, DP_CNT_COAP_BAD_FORMAT);
+			reply(r, COAP_NOT_ACCEPTABLE, -1, 0);
+			break;
+		}
+		if (etag_listed(msg, COAP_OPT_ETAG, vtag)) {
+			/* the client has this value: 2.03 Valid, no payload (RFC 7252 5.10.6.2) */
+			reply_full(r, COAP_VALID, 0, 0, CP_NO_FMT, vtag, NULL, 0, NULL, 0, NULL, 0);
 			break;
 		}
 		reply_value(r, node, 0, 0, bp);
 		break;
 	case COAP_PUT:
 	case COAP_POST:
+		if (!precondition_ok(msg, node)) {
+			cnt(r->w, r->pidx, DP_CNT_COAP_PRECONDITION);
+			reply(r, COAP_PRECONDITION_FAILED, -1, 0);
+			break;
+		}
 		if (ct >= 0 && fmt != (uint32_t)ct) {
 			/* the topic's topic-content-format (pub/sub 3.2.1) */
 			cnt(r->w, r->pidx, DP_CNT_COAP_BAD_FORMAT);
@@ -1166,8 +1249,9 @@ coap_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net
 		}
 		if (!rate_ok(r.ep)) {
 			cnt(w, pidx, DP_CNT_COAP_RATE_LIMITED);
+			/* RFC 8516 and pub/sub 3.4: 4.29, Max-Age the seconds to wait */
 			if (msg.type == COAP_CON)
-				reply(&r, COAP_SERVICE_UNAVAILABLE, COAP_OPT_MAX_AGE, 1);
+				reply(&r, COAP_TOO_MANY_REQUESTS, COAP_OPT_MAX_AGE, 1);
 			goto drop;
 		}
 		d = &r.ep->dedup[r.ep->dedup_next];
@@ -1253,7 +1337,7 @@ coap_done(struct dp_worker *w, struct mq_op *op)
 			struct coap_block b = { .num = op->old_session, .szx = op->data_flags };
 
 			reply_full(&r, (uint8_t)op->rc, 0, 0,
-				   op->fmt != 0 ? (uint16_t)(op->fmt - 1) : CP_NO_FMT,
+				   op->fmt != 0 ? (uint16_t)(op->fmt - 1) : CP_NO_FMT, 0,
 				   op->name_len > 0 ? op->name : NULL, op->name_len,
 				   (const uint8_t *)op->name + op->name_len, op->data_len,
 				   op->qos ? &b : NULL, 0);

@@ -78,11 +78,12 @@
 	_(COAP_PROXY,          "coap_proxy",          "CoAP requests for a proxy (Proxy-Uri, Proxy-Scheme): 5.05") \
 	_(COAP_NOT_FOUND,      "coap_not_found",      "CoAP requests for a path that is no resource or no topic: 4.04 (or 4.00 for a bad topic name)") \
 	_(COAP_TOO_BIG,        "coap_too_big",        "CoAP requests or Block1 uploads too large: 4.13 with Size1") \
-	_(COAP_BAD_FORMAT,    "coap_bad_format",     "CoAP requests in a Content-Format the resource does not take (a topic's topic-content-format, topic properties not CBOR): 4.15") \
+	_(COAP_BAD_FORMAT,    "coap_bad_format",     "CoAP requests in a Content-Format the resource does not take (a topic's topic-content-format, topic properties not CBOR): 4.15; an Accept the value is not in: 4.06") \
+	_(COAP_PRECONDITION,  "coap_precondition",   "CoAP PUT/POST whose If-Match or If-None-Match did not hold: 4.12") \
 	_(COAP_INCOMPLETE,     "coap_incomplete",     "Block1 blocks out of order or for no upload (4.08), and uploads left unfinished") \
 	_(COAP_BLOCK1,         "coap_block1",         "Block1 uploads completed and published") \
 	_(COAP_LIMIT,          "coap_limit",          "CoAP requests refused at a limit (observers, endpoints): 5.03 with Max-Age; a topic's max-subscribers: the value without Observe") \
-	_(COAP_RATE_LIMITED,   "coap_rate_limited",   "CoAP requests over the peer's rate_limit: 5.03 (CON) or dropped (NON)") \
+	_(COAP_RATE_LIMITED,   "coap_rate_limited",   "CoAP requests over the peer's rate_limit: 4.29 with Max-Age 1 (CON) or dropped (NON)") \
 	_(COAP_NO_ENDPOINT,    "coap_no_endpoint",    "CoAP requests handled without peer state (max_endpoints reached): no de-duplication") \
 	_(COAP_OPS_FAILED,     "coap_ops_failed",     "CoAP requests the worker could not hand to the control plane: 5.03") \
 	_(COAP_PUBLISHED,      "coap_published",      "publications by CoAP PUT/POST") \

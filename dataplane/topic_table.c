@@ -96,6 +96,7 @@ struct topic_table {
 	struct retire *retire;
 	uint32_t nb_stale;
 	uint32_t nb_subs, exact_subs, wild_subs, nb_retained;
+	uint32_t etag_seq;          /* the last retained message's etag */
 	uint64_t retained_bytes, dsets_published;
 };
 
@@ -1137,6 +1138,7 @@ topic_set_retained_fmt(struct topic_table *t, struct topic *node, const void *pa
 		r->flags = flags;
 		r->rsvd = 0;
 		r->fmt = fmt;
+		r->etag = ++t->etag_seq != 0 ? t->etag_seq : ++t->etag_seq;
 		memcpy(r->payload, payload, len);
 	}
 	was_offline = writer_enter();

@@ -102,6 +102,7 @@ struct topic_retained {
 	uint8_t flags;      /* caller-defined (e.g. the QoS it was published with) */
 	uint8_t rsvd;
 	uint16_t fmt;       /* caller-defined (CoAP Content-Format + 1; 0: unknown) */
+	uint32_t etag;      /* 1, 2, ... table-wide: a new one for each new message (CoAP ETag) */
 	uint8_t payload[];
 };
 

@@ -499,11 +499,12 @@ observe_of(const struct coap_msg *msg, bool *found)
 	return v;
 }
 
-/* The NON 2.04 to the publisher's NON PUT. */
+/* The NON 2.04 to the publisher's NON PUT (2.01 for a topic's first value). */
 static bool
 chk_changed(const struct coap_msg *msg, uint16_t dport)
 {
-	return dport == PUB_PORT && msg->type == COAP_NON && msg->code == COAP_CHANGED &&
+	return dport == PUB_PORT && msg->type == COAP_NON &&
+	       (msg->code == COAP_CHANGED || msg->code == COAP_CREATED) &&
 	       msg->tkl == sizeof(pub_token) && memcmp(msg->token, pub_token, msg->tkl) == 0;
 }
 

@@ -97,7 +97,7 @@ def build(args):
     return m.hex()
 
 def show(d, mids=True):
-    """ACK 2.05 mid=1001 tok=7a Observe=0 Max-Age=60 "v1"; RST mid=1001"""
+    """ACK 2.05 mid=1001 tok=7a ETag Observe=0 Max-Age=60 "v1"; RST mid=1001"""
     if len(d) < 4:
         return "short:" + d.hex()
     t, tkl, code = d[0] >> 4 & 3, d[0] & 15, d[1]
@@ -128,6 +128,9 @@ def show(d, mids=True):
         if num in (23, 27):
             b = int.from_bytes(v, "big")
             val = "%d/%s/%d" % (b >> 4, "M" if b & 8 else "_", 16 << (b & 7))
+        elif num == 4:
+            out.append("ETag")      # a new one per value: its presence only
+            continue
         elif num in UINT:
             val = str(int.from_bytes(v, "big"))
         else:
@@ -256,7 +259,7 @@ j() {
 is "PUT creates the topic m/t (2.01, its first value)" "$(send -p $P "$(m con put 0x0101 tok=01 path=ps/m/t pay=v1)")" \
 	"ACK 2.01 mid=0101 tok=01"
 sleep 0.3
-is "GET reads it" "$(send -p $P "$(m con get 0x0102 tok=02 path=ps/m/t)")" 'ACK 2.05 mid=0102 tok=02 "v1"'
+is "GET reads it" "$(send -p $P "$(m con get 0x0102 tok=02 path=ps/m/t)")" 'ACK 2.05 mid=0102 tok=02 ETag "v1"'
 snap
 
 # ---- the header: unreadable, nothing to answer (RFC 7252 3) ----
@@ -310,7 +313,7 @@ q29=$(for i in $(seq 29); do printf 'q=%d ' "$i"; done)
 q30=$(for i in $(seq 30); do printf 'q=%d ' "$i"; done)
 # shellcheck disable=SC2086
 r=$(send -p $P "$(m con get 0x0801 tok=08 path=ps/m/t $q29)")
-is "32 options (3 Uri-Path, 29 Uri-Query): served" "$r" 'ACK 2.05 mid=0801 tok=08 "v1"'
+is "32 options (3 Uri-Path, 29 Uri-Query): served" "$r" 'ACK 2.05 mid=0801 tok=08 ETag "v1"'
 deltas "... a request" coap_rx=1 coap_requests=1 coap_tx_2xx=1
 # shellcheck disable=SC2086
 r=$(fenced -p $P "$(m con get 0x0802 tok=08 path=ps/m/t $q30)" "$(m non get 0x0803 path=ps/m/t $q30)")
@@ -377,14 +380,14 @@ deltas "... published (coap_block1)" coap_rx=3 coap_requests=3 coap_block1=1 coa
 	coap_tx_2xx=3
 # (a GET at once could still see no topic: the 2.04 goes before the topic is made)
 sleep 0.3
-is "... whole" "$(send -p $P "$(m con get 0x0d07 tok=0d path=ps/m/up)")" "ACK 2.05 mid=0d07 tok=0d \"${b64}${b64}end\""
+is "... whole" "$(send -p $P "$(m con get 0x0d07 tok=0d path=ps/m/up)")" "ACK 2.05 mid=0d07 tok=0d ETag \"${b64}${b64}end\""
 deltas "... (2.05)" coap_rx=1 coap_requests=1 coap_tx_2xx=1
 
 # ---- observers: one peer's limit ----
 r=$(send -p $Q "$(m con get 0x0e01 tok=e1 path=ps/m/t obs=0)" "$(m con get 0x0e02 tok=e2 path=ps/m/t obs=0)" \
 	"$(m con get 0x0e03 tok=e3 path=ps/m/t obs=0)")
 is "3 registrations from one peer (max_observers_per_endpoint 2): the third gets 5.03" "$r" \
-	'ACK 2.05 mid=0e01 tok=e1 Observe=0 Max-Age=60 "v1" | ACK 2.05 mid=0e02 tok=e2 Observe=0 Max-Age=60 "v1" | ACK 5.03 mid=0e03 tok=e3 Max-Age=60'
+	'ACK 2.05 mid=0e01 tok=e1 ETag Observe=0 Max-Age=60 "v1" | ACK 2.05 mid=0e02 tok=e2 ETag Observe=0 Max-Age=60 "v1" | ACK 5.03 mid=0e03 tok=e3 Max-Age=60'
 deltas "... counted (coap_observes 2, coap_limit 1)" coap_rx=3 coap_requests=3 coap_observes=2 \
 	coap_limit=1 coap_tx_2xx=2 coap_tx_5xx=1
 r=$(ctl --json coap.endpoints)
@@ -396,7 +399,7 @@ is "2 endpoints before the flood (ports $P and $Q)" "$(j 'sorted(e["port"] for e
 # coap.max_age), the last 186 get no endpoint: still answered (5.03, Max-Age 1).
 r=$(cc flood 41000 200 "$(m con get 0x0f01 tok=0f path=ps/m/t obs=0)")
 is "GET Observe:0 from 200 source ports" "$r" \
-	'6 x ACK 2.05 tok=0f Observe=0 Max-Age=60 "v1" | 8 x ACK 5.03 tok=0f Max-Age=60 | 186 x ACK 5.03 tok=0f Max-Age=1'
+	'6 x ACK 2.05 tok=0f ETag Observe=0 Max-Age=60 "v1" | 8 x ACK 5.03 tok=0f Max-Age=60 | 186 x ACK 5.03 tok=0f Max-Age=1'
 deltas "... counted: 6 observes, 194 coap_limit, 186 coap_no_endpoint" coap_rx=200 coap_requests=200 \
 	coap_observes=6 coap_limit=194 coap_no_endpoint=186 coap_tx_2xx=6 coap_tx_5xx=194
 r=$(ctl --json coap.observers)
@@ -410,16 +413,16 @@ is "endpoints bounded: max_endpoints (16)" "$(j 'r["total"]' "$r")" 16
 get=$(m con get 0x1001 tok=10 path=ps/m/t)
 r=$(send -p 42000 "$get" "$get")
 is "a GET from a new peer, twice with one id: answered twice" "$r" \
-	'ACK 2.05 mid=1001 tok=10 "v1" | ACK 2.05 mid=1001 tok=10 "v1"'
+	'ACK 2.05 mid=1001 tok=10 ETag "v1" | ACK 2.05 mid=1001 tok=10 ETag "v1"'
 deltas "... handled twice, counted as coap_no_endpoint" coap_rx=2 coap_requests=2 coap_no_endpoint=2 \
 	coap_tx_2xx=2
 r=$(send -p 42001 "$(m non get 0x1002 tok=10 path=ps/m/t)")
-is "a NON GET from a new peer: a NON 2.05" "$r" 'NON 2.05 tok=10 "v1"'
+is "a NON GET from a new peer: a NON 2.05" "$r" 'NON 2.05 tok=10 ETag "v1"'
 deltas "... counted as coap_no_endpoint" coap_rx=1 coap_requests=1 coap_no_endpoint=1 coap_tx_2xx=1
 
 # ---- still serving ----
 is "a valid GET after all that: 2.05" "$(send -p $P "$(m con get 0x1101 tok=11 path=ps/m/t)")" \
-	'ACK 2.05 mid=1101 tok=11 "v1"'
+	'ACK 2.05 mid=1101 tok=11 ETag "v1"'
 deltas "... counted" coap_rx=1 coap_requests=1 coap_tx_2xx=1
 is "a ping: RST" "$(send -p $P 40001102)" "RST mid=1102"
 deltas "... counted" coap_rx=1 coap_pings=1 coap_tx_rst=1

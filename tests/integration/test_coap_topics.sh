@@ -17,7 +17,8 @@ cc() { cns timeout 20 coap-client-notls -B 5 "$@"; }
 U=coap://$ROUTER4
 C=$U/ps/\$conf     # topic resources
 EXTRA_CONFIG="coap:
-  notify_con_every: 1000"
+  notify_con_every: 1000
+  rate_limit: 20"
 tern_start
 cap=$T_DIR/coap.pcap
 ip netns exec "$CNS" tshark -q -i "$TAP" -f "udp port 5683" -w "$cap" >/dev/null 2>&1 &
@@ -88,6 +89,23 @@ check "the first publication: 2.01 Created" bash -c "cns() { ip netns exec $CNS 
 check "the next one: 2.04 Changed" bash -c "cns() { ip netns exec $CNS \"\$@\"; }; cns coap-client-notls -B 5 -v 7 -m put -t 0 -e 21.0 $U/ps/room/temp 2>&1 | grep -a -q 'c:2.04'"
 is "GET reads it" "$(cc $U/ps/room/temp)" "21.0"
 
+# ---- ETag, If-Match, If-None-Match, Accept (RFC 7252 5.10) ----
+et=$(opts $U/ps/room/temp | grep -a -o 'ETag:0x[0-9A-Fa-f]*' | cut -d: -f2)
+check "a value comes with an ETag ($et)" test -n "$et"
+is "GET with that ETag: 2.03 Valid" \
+	"$(cns coap-client-notls -B 5 -v 7 -O "4,$et" $U/ps/room/temp 2>&1 | grep -a -o -E 'c:2\.0[35]' | head -1)" "c:2.03"
+is "GET with another ETag: the value" "$(cc -O 4,0x0badcafe $U/ps/room/temp)" "21.0"
+is "GET with an Accept the value is not in: 4.06" "$(code1 -A 50 $U/ps/room/temp)" "4.06"
+pre=$(counter coap_precondition)
+is "PUT with If-None-Match on a topic that has a value: 4.12" "$(code1 -m put -t 0 -e x -O 5 $U/ps/room/temp)" "4.12"
+is "PUT with If-Match of another ETag: 4.12" "$(code1 -m put -t 0 -e x -O 1,0x0badcafe $U/ps/room/temp)" "4.12"
+is "... both counted" "$(( $(counter coap_precondition) - pre ))" 2
+is "... and the value unchanged" "$(cc $U/ps/room/temp)" "21.0"
+is "PUT with If-Match of the current ETag: done" "$(code1 -m put -t 0 -e 22.0 -O "1,$et" $U/ps/room/temp)" ""
+is "... the value changed" "$(cc $U/ps/room/temp)" "22.0"
+check "... with a new ETag" bash -c "! echo '$(opts $U/ps/room/temp)' | grep -q 'ETag:$et'"
+is "PUT with If-None-Match on a topic without a value: done" "$(code1 -m put -e y -O 5 $U/ps/inm/t)" ""
+
 # ---- FETCH ----
 f=$(payload "$(cbor '[3, 4]')")
 is "FETCH on the topic resource with [3, 4]: those properties" \
@@ -98,7 +116,7 @@ f=$(payload "$(cbor '{4: "temperature"}')")
 is "FETCH on the collection: the topics whose properties match" "$(cc -m fetch -t 606 -f "$f" $U/ps)" \
 	'</ps/$conf/room/temp>;rt="core.ps.conf";ct=606'
 f=$(payload "$(cbor '{2: "core.ps.data"}')")
-is "... every topic has the resource type" "$(cc -m fetch -t 606 -f "$f" $U/ps | tr ',' '\n' | wc -l)" 2
+is "... every topic has the resource type" "$(cc -m fetch -t 606 -f "$f" $U/ps | tr ',' '\n' | wc -l)" 3
 f=$(payload "$(cbor '[42]')")
 is "FETCH of an unknown property: 4.00" "$(code1 -m fetch -t 60 -f "$f" "$C/room/temp")" "4.00"
 
@@ -141,7 +159,7 @@ is "no CoAP observer left" "$(j 'r["total"]' "$(ctl --json coap.observers room/t
 is "GET on the deleted topic resource: 4.04" "$(code1 "$C/room/temp")" "4.04"
 is "GET on its data: 4.04" "$(code1 $U/ps/room/temp)" "4.04"
 is "a second DELETE: 4.04" "$(code1 -m delete "$C/room/temp")" "4.04"
-is "the listing no longer has it" "$(cc "$U/ps?rt=core.ps.data")" '</ps/other/t>;rt="core.ps.data";obs'
+is "the listing no longer has it" "$(cc "$U/ps?rt=core.ps.data")" '</ps/inm/t>;rt="core.ps.data";obs,</ps/other/t>;rt="core.ps.data";obs'
 is "counted" "$(counter coap_topics_deleted)" 1
 mq -i m-pub pub -t room/temp -m "mqtt"
 wait "$msub"
@@ -196,6 +214,28 @@ for i in 1 2 3 4; do
 	sleep 1.2
 done
 wait "$o1" "$o2"
+
+# ---- rate limit: 4.29 Too Many Requests with Max-Age (RFC 8516, pub/sub 3.4) ----
+limited=$(counter coap_rate_limited)
+r=$(cns python3 - "$ROUTER4" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.connect((sys.argv[1], 5683))
+codes = {}
+for i in range(40):
+    # CON GET /ps/init/t, message id i
+    s.send(bytes([0x40, 0x01, 0x10, i]) + b"\xb2ps\x04init\x01t")
+    a = s.recv(2048)
+    c = "%d.%02d" % (a[1] >> 5, a[1] & 31)
+    if c == "4.29" and a[4] != 0xd1:   # Max-Age (14): delta 13 + 1, length 1
+        c = "4.29 without Max-Age"
+    codes[c] = codes.get(c, 0) + 1
+print(" ".join("%s=%d" % kv for kv in sorted(codes.items())))
+PY
+)
+check "40 requests at once from one peer with rate_limit 20: the rest get 4.29 with Max-Age ($r)" \
+	bash -c "echo '$r' | grep -q -E '^2.05=[0-9]+ 4.29=[0-9]+\$' && [ '${r##*4.29=}' -ge 10 ]"
+check "... counted" test "$(( $(counter coap_rate_limited) - limited ))" -ge 10
 
 # ---- what ternd sent ----
 sleep 0.5
