@@ -370,6 +370,7 @@ tern_config_free(struct tern_config *cfg)
 	free(cfg->eal_argv);
 	free(cfg->source);
 	free(cfg->ctl_socket);
+	free(cfg->registry);
 	free(cfg->ctl_group);
 	free(cfg->log_level);
 	for (unsigned int i = 0; cfg->predef != NULL && i < cfg->nb_predef; i++)

@@ -40,6 +40,7 @@ struct tern_config {
 	char *ctl_socket;              /* control socket path */
 	char *ctl_group;               /* group owning the socket, NULL = ternd's */
 	char *log_level;               /* "emerg".."debug" */
+	char *registry;                /* the OSAP device registry (SQLite file) */
 	/*
 	 * The MQTT-SN node (`mqttsn:` in the file). Limits are in all unless
 	 * "per client"; a limit that is hit is answered with the return code

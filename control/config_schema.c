@@ -220,6 +220,19 @@ cfg_show_ctl_group(const struct tern_config *cfg, unsigned int idx)
 }
 
 static int
+cfg_store_registry(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->registry, v->s);
+}
+
+static json_t *
+cfg_show_registry(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return json_string(cfg->registry);
+}
+
+static int
 cfg_store_log_level(struct cfg_ctx *c, const union cfg_val *v)
 {
 	return cfg_dup(&c->cfg->log_level, v->s);
@@ -556,6 +569,11 @@ const struct cfg_key cfg_keys[] = {
 	{ "log.level", CFG_LEAF, &cfg_t_enum, .def = "info", .allowed = cfg_log_levels,
 	  .store = cfg_store_log_level, .show = cfg_show_log_level,
 	  .doc = "Least severe level logged (syslog names)." },
+	{ "registry", CFG_LEAF, &cfg_t_path, .def = "/var/lib/tern/devices.db", .min = 1,
+	  .max = 4095,
+	  .store = cfg_store_registry, .show = cfg_show_registry,
+	  .doc = "The OSAP device registry, an SQLite file (mode 0600: it holds keys); its "
+		 "directory is created 0750 when missing. `ternctl device.*` manage it." },
 	{ "mqttsn", CFG_MAP,
 	  .doc = "The MQTT-SN gateway/broker node (MQTT-SN v1.2). A limit that is hit is "
 		 "answered with the return code \"rejected: congestion\" and counted." },

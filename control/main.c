@@ -108,6 +108,12 @@ start(const char *src)
 	char err[512];
 	int bad_port, ret;
 
+	/* first: a registry that cannot be opened is a configuration error */
+	ret = ternd_registry_open(config->registry, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "ternd: config %s: registry: %s\n", src, err);
+		return EXIT_CONFIG;
+	}
 	ret = dp_eal_init(config->eal_argc, config->eal_argv, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "ternd: config %s: dpdk.args: %s\n", src, err);
@@ -137,6 +143,7 @@ start(const char *src)
 		return EXIT_CONFIG;
 	}
 	cmd_core_register();
+	cmd_device_register();
 	cmd_conf_register();
 	cmd_coap_register();
 	cmd_mqttsn_register();
@@ -185,6 +192,7 @@ run(void)
 	event_base_dispatch(base);
 
 	ctl_stop();
+	ternd_registry_close();
 	dp_stop();
 	audit = dp_audit(&in_use, &baseline);
 	if (audit == 0)

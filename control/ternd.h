@@ -39,6 +39,14 @@ extern int tern_logtype;
 /** Register the core commands (help, status, stats, ...). */
 void cmd_core_register(void);
 
+/* cmd_device.c: the OSAP device registry and its commands */
+struct lbs_reg;
+extern struct lbs_reg *ternd_registry;
+/** Open the registry at @p path, creating its directory (0750) if need be. */
+int ternd_registry_open(const char *path, char *err, size_t errlen);
+void ternd_registry_close(void);
+void cmd_device_register(void);
+
 /** Register the topic commands (topic.list, topic.show, topic.stats). */
 void cmd_topic_register(void);
 

@@ -108,6 +108,7 @@ control:
   socket: $T_DIR/run/ternctl.sock
 log:
   level: info
+registry: ${REGISTRY:-$T_DIR/devices.db}
 ${EXTRA_CONFIG:-}
 EOF
 }
