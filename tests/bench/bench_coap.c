@@ -64,6 +64,7 @@
 #include "proto/mqttsn.h"
 #include "tests/unit/dataplane/frames.h"
 #include "tests/bench/bench_common.h"
+#include "tests/bench/bench_mq.h"
 #include "tests/unit/dataplane/ring_fixture.h"
 
 
@@ -79,7 +80,6 @@
 #define NB_GROUPS 3
 #define TOPICS 1000
 
-static struct ring_fixture fx;
 static const uint8_t payload[PAYLOAD] = "tern bench: 21.5 C, 48 %RH, ok.";
 static const uint8_t pub_token[2] = { 0xbe, 0x9c };
 
@@ -120,187 +120,6 @@ static const struct workload workloads[] = {
 
 #define NB_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
-/* ---- the measured steps: keep them separate symbols (callgrind toggles on them) ---- */
-
-BENCH_STEP void bench_step_ctl(void);
-
-BENCH_STEP void
-bench_step_ctl(void)
-{
-	mqttsn_control_poll();
-}
-
-/* ---- helpers ---- */
-
-static int
-fail(const char *wl, const char *what)
-{
-	fprintf(stderr, "tern-bench-coap: %s: FAILED: %s\n", wl, what);
-	return -1;
-}
-
-static struct dp_counters
-counters(void)
-{
-	struct dp_counters c;
-
-	dp_counters_get(0, 0, &c);
-	return c;
-}
-
-static uint64_t
-delta(const struct dp_counters *a, const struct dp_counters *b, unsigned int i)
-{
-	return b->v[i] - a->v[i];
-}
-
-/* One worker iteration as dp_worker_main() runs it, plus the control plane's share. */
-static void
-iterate(void)
-{
-	dp_worker_poll(dp.worker[0]);
-	rcu_quiescent_state();
-	mqttsn_control_poll();
-	rcu_quiescent_state();
-}
-
-/* An MQTT-SN message from the client's @p sport, onto p0's RX ring. */
-static int
-send_msg(uint16_t sport, const struct mqttsn_msg *msg)
-{
-	uint8_t payload[512], frame[600];
-	int len = mqttsn_encode(payload, sizeof(payload), msg);
-	struct rte_mbuf *m;
-
-	if (len < 0)
-		return -1;
-	m = fx_frame(frame, fr_udp4_data(frame, sport, MQ_PORT, payload, (size_t)len));
-	if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
-		rte_pktmbuf_free(m);
-		return -1;
-	}
-	return 0;
-}
-
-/* A single-segment reply from the router: its UDP destination port and message. */
-static int
-decode_reply(struct rte_mbuf *m, uint16_t *dport, struct mqttsn_msg *msg)
-{
-	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
-
-	if (m->nb_segs != 1 || m->data_len < 42 + 2 || f[12] != 0x08 || f[13] != 0x00 ||
-	    f[23] != IPPROTO_UDP || ((f[34] << 8) | f[35]) != MQ_PORT)
-		return -1;
-	*dport = (uint16_t)((f[36] << 8) | f[37]);
-	return mqttsn_decode(f + 42, m->data_len - 42u, msg);
-}
-
-/*
- * Run the worker and the control plane until @p n replies came out (or give
- * up); each must be of @p type, accepted. @p id_of[port - port0] gets each
- * reply's topic id when not NULL.
- */
-static int
-settle(unsigned int n, uint8_t type, uint16_t port0, uint16_t *id_of, unsigned int nb_ids)
-{
-	unsigned int got = 0, idle = 0;
-	int rc = 0;
-
-	while (got < n && idle < 1000) {
-		struct rte_mbuf *m[BURST];
-		unsigned int k;
-
-		iterate();
-		k = fx_take(fx.tx[0], m, BURST);
-		idle = k ? 0 : idle + 1;
-		for (unsigned int i = 0; i < k; i++) {
-			struct mqttsn_msg msg;
-			uint16_t dport;
-
-			if (decode_reply(m[i], &dport, &msg) < 0 || msg.type != type ||
-			    msg.return_code != MQTTSN_RC_ACCEPTED)
-				rc = -1;
-			else if (id_of != NULL && (dport < port0 || dport - port0 >= (int)nb_ids))
-				rc = -1;
-			else if (id_of != NULL)
-				id_of[dport - port0] = msg.topic_id;
-			rte_pktmbuf_free(m[i]);
-		}
-		got += k;
-	}
-	if (got != n || rte_ring_count(fx.exc_tx[0]) != 0)
-		return -1;
-	return rc;
-}
-
-static int
-connect_clients(uint16_t port0, unsigned int n, const char *prefix)
-{
-	for (unsigned int i = 0; i < n; i += 256) {
-		unsigned int k = RTE_MIN(256u, n - i);
-
-		for (unsigned int j = 0; j < k; j++) {
-			char id[24];
-			struct mqttsn_msg c = { .type = MQTTSN_CONNECT, .flags = MQTTSN_FLAG_CLEAN,
-						.protocol_id = MQTTSN_PROTOCOL_ID, .duration = 0 };
-
-			/* by port: client ids are unique, or a CONNECT takes a session over */
-			snprintf(id, sizeof(id), "%s%u", prefix, port0 + i + j);
-			c.client_id.p = (const uint8_t *)id;
-			c.client_id.len = strlen(id);
-			if (send_msg((uint16_t)(port0 + i + j), &c) < 0)
-				return -1;
-		}
-		if (settle(k, MQTTSN_CONNACK, 0, NULL, 0) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* SUBSCRIBE @p filter from clients port0 .. port0 + n - 1; their SUBACK topic ids in @p ids. */
-static int
-subscribe_clients(uint16_t port0, unsigned int n, const char *filter, uint16_t *ids)
-{
-	for (unsigned int i = 0; i < n; i += 256) {
-		unsigned int k = RTE_MIN(256u, n - i);
-
-		for (unsigned int j = 0; j < k; j++) {
-			struct mqttsn_msg s = { .type = MQTTSN_SUBSCRIBE,
-						.flags = MQTTSN_FLAG_QOS(1) | MQTTSN_TOPIC_NORMAL,
-						.msg_id = 1 };
-
-			s.topic_name.p = (const uint8_t *)filter;
-			s.topic_name.len = strlen(filter);
-			if (send_msg((uint16_t)(port0 + i + j), &s) < 0)
-				return -1;
-		}
-		if (settle(k, MQTTSN_SUBACK, (uint16_t)(port0 + i), ids ? ids + i : NULL, k) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Bring the table to @p n topics with filler names nobody subscribes to (set-up). */
-static int
-populate(uint32_t n)
-{
-	static uint32_t next;
-	struct topic_table *t = dp_topic_table();
-	struct topic_table_stats st;
-	char name[32];
-
-	topic_table_stats(t, &st);
-	for (uint32_t have = st.topics; have < n; have++) {
-		int len = snprintf(name, sizeof(name), "dev/%u/temp", next++);
-
-		if (topic_create(t, name, (size_t)len) == NULL)
-			return -1;
-		if (have % 4096 == 0)
-			rcu_quiescent_state();
-	}
-	rcu_quiescent_state();
-	return 0;
-}
 
 /* ---- the floor (as tern-bench-l3's) ---- */
 
@@ -329,7 +148,7 @@ run_floor(const struct workload *wl, uint64_t packets, struct result *res)
 {
 	uint64_t baseline = rte_mempool_in_use_count(dp.pool);
 	uint64_t bursts = (packets + BURST - 1) / BURST, warmup = bursts / 10 + 1;
-	struct dp_counters before = counters(), after;
+	struct dp_counters before = bench_counters(), after;
 	uint16_t port = dp.ports[0].port_id;
 	int rc = 0;
 
@@ -338,10 +157,10 @@ run_floor(const struct workload *wl, uint64_t packets, struct result *res)
 		struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
 
 		if (m == NULL)
-			return fail(wl->name, "mbuf pool dry while priming");
+			return bench_fail(wl->name, "mbuf pool dry while priming");
 		floor_load(m);
-		if (rte_ring_enqueue(fx.rx, m) != 0)
-			return fail(wl->name, "RX ring full while priming");
+		if (rte_ring_enqueue(bench_fx.rx, m) != 0)
+			return bench_fail(wl->name, "RX ring full while priming");
 	}
 	memset(res, 0, sizeof(*res));
 	for (uint64_t b = 0; b < warmup + bursts && rc == 0; b++) {
@@ -355,27 +174,27 @@ run_floor(const struct workload *wl, uint64_t packets, struct result *res)
 		t1 = rte_rdtsc();
 		if (b >= warmup)
 			res->cycles += t1 - t0;
-		n = fx_take(fx.tx[0], m, BURST);
+		n = fx_take(bench_fx.tx[0], m, BURST);
 		if (sent != BURST || n != BURST)
-			rc = fail(wl->name, "the floor step did not forward a full burst");
+			rc = bench_fail(wl->name, "the floor step did not forward a full burst");
 		for (unsigned int i = 0; i < n; i++) {
 			if (m[i]->pkt_len != floor_len ||
 			    memcmp(rte_pktmbuf_mtod(m[i], void *), floor_tpl, floor_len) != 0)
-				rc = fail(wl->name, "the floor changed a frame");
+				rc = bench_fail(wl->name, "the floor changed a frame");
 			floor_load(m[i]);
 		}
-		if (rte_ring_enqueue_burst(fx.rx, (void **)m, n, NULL) != n)
-			rc = fail(wl->name, "RX ring full");
+		if (rte_ring_enqueue_burst(bench_fx.rx, (void **)m, n, NULL) != n)
+			rc = bench_fail(wl->name, "RX ring full");
 	}
 	res->msgs = bursts * BURST;
 	res->step_msgs = (warmup + bursts) * BURST;
-	bench_free_ring(fx.rx);
-	fx_drain(&fx);
-	after = counters();
+	bench_free_ring(bench_fx.rx);
+	fx_drain(&bench_fx);
+	after = bench_counters();
 	if (rc == 0 && memcmp(&before, &after, sizeof(before)) != 0)
-		rc = fail(wl->name, "the floor touched tern's counters");
+		rc = bench_fail(wl->name, "the floor touched tern's counters");
 	if (rc == 0 && rte_mempool_in_use_count(dp.pool) != baseline)
-		rc = fail(wl->name, "mbuf pool not back at its baseline");
+		rc = bench_fail(wl->name, "mbuf pool not back at its baseline");
 	return rc;
 }
 
@@ -436,7 +255,7 @@ coap_send(uint16_t sport, uint8_t code, uint16_t mid, const uint8_t *token, uint
 	if (len < 0)
 		return -1;
 	m = fx_frame(frame, (size_t)len);
-	if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
+	if (m == NULL || rte_ring_enqueue(bench_fx.rx, m) != 0) {
 		rte_pktmbuf_free(m);
 		return -1;
 	}
@@ -457,7 +276,7 @@ coap_ack(uint16_t sport, uint16_t mid)
 	if (len < 0)
 		return -1;
 	m = fx_frame(frame, fr_udp4_data(frame, sport, CP_PORT, buf, (size_t)len));
-	if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
+	if (m == NULL || rte_ring_enqueue(bench_fx.rx, m) != 0) {
 		rte_pktmbuf_free(m);
 		return -1;
 	}
@@ -564,8 +383,8 @@ settle_coap(unsigned int n, unsigned int g, bool observe)
 		struct rte_mbuf *m[BURST];
 		unsigned int k;
 
-		iterate();
-		k = fx_take(fx.tx[0], m, BURST);
+		bench_iterate();
+		k = fx_take(bench_fx.tx[0], m, BURST);
 		idle = k ? 0 : idle + 1;
 		for (unsigned int i = 0; i < k; i++) {
 			uint8_t buf[512];
@@ -598,7 +417,7 @@ settle_coap(unsigned int n, unsigned int g, bool observe)
 		}
 		got += k;
 	}
-	if (got != n || rte_ring_count(fx.exc_tx[0]) != 0)
+	if (got != n || rte_ring_count(bench_fx.exc_tx[0]) != 0)
 		return -1;
 	return rc;
 }
@@ -619,24 +438,24 @@ setup_protocol(void)
 		if (coap_send(PUB_PORT, COAP_PUT, pub_mid++, pub_token, sizeof(pub_token),
 			      gr->topic, -1, payload, PAYLOAD) < 0 ||
 		    settle_coap(1, g, false) < 0)
-			return fail("set-up", "the PUT creating a topic");
+			return bench_fail("set-up", "the PUT creating a topic");
 		for (unsigned int i = 0; i < gr->nb_obs; i++) {
 			uint16_t port = (uint16_t)(gr->port0 + i);
 			uint8_t tok[2] = { (uint8_t)(port >> 8), (uint8_t)port };
 
 			if (coap_send(port, COAP_GET, 1, tok, 2, gr->topic, 0, NULL, 0) < 0)
-				return fail("set-up", "cannot queue a GET Observe: 0");
+				return bench_fail("set-up", "cannot queue a GET Observe: 0");
 		}
 		if (settle_coap(gr->nb_obs, g, true) < 0)
-			return fail("set-up", "observers' GET Observe: 0");
+			return bench_fail("set-up", "observers' GET Observe: 0");
 		if (topic_dset(topic_lookup(dp_topic_table(), gr->topic, strlen(gr->topic)))
 			    ->nb_refs != gr->nb_obs)
-			return fail("set-up", "the topic's delivery set misses observers");
+			return bench_fail("set-up", "the topic's delivery set misses observers");
 	}
 	/* the MQTT-SN subscriber (its SUBSCRIBE creates bench/mq) */
-	if (connect_clients(MQSUB_PORT, 1, "sub") < 0 ||
-	    subscribe_clients(MQSUB_PORT, 1, groups[2].topic, &id) < 0 || id == 0)
-		return fail("set-up", "the MQTT-SN subscriber's CONNECT or SUBSCRIBE");
+	if (bench_mq_connect(MQSUB_PORT, 1, "sub") < 0 ||
+	    bench_mq_subscribe(MQSUB_PORT, 1, groups[2].topic, &id) < 0 || id == 0)
+		return bench_fail("set-up", "the MQTT-SN subscriber's CONNECT or SUBSCRIBE");
 	groups[2].sub_id = id;
 	return 0;
 }
@@ -653,7 +472,7 @@ run_put(const struct workload *wl, uint64_t messages, struct result *res)
 	uint64_t pubs = RTE_MAX(messages / fan, 10ull * BURST);
 	uint64_t steps = (pubs + BURST - 1) / BURST, warmup = steps / 10 + 1;
 	uint64_t baseline = rte_mempool_in_use_count(dp.pool), cons = 0;
-	struct dp_counters before = counters(), after;
+	struct dp_counters before = bench_counters(), after;
 	uint8_t tpl[BURST][256];
 	int rc = 0;
 
@@ -668,23 +487,23 @@ run_put(const struct workload *wl, uint64_t messages, struct result *res)
 					     sizeof(pub_token), gr->topic, -1, payload, PAYLOAD);
 			struct rte_mbuf *m = len < 0 ? NULL : fx_frame(tpl[i], (size_t)len);
 
-			if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
+			if (m == NULL || rte_ring_enqueue(bench_fx.rx, m) != 0) {
 				rte_pktmbuf_free(m);
-				rc = fail(wl->name, "cannot build a PUT, mbuf pool dry or RX ring full");
+				rc = bench_fail(wl->name, "cannot build a PUT, mbuf pool dry or RX ring full");
 			}
 		}
 		t0 = rte_rdtsc();
 		bench_step_tern(w);
 		t1 = rte_rdtsc();
 		cyc = t1 - t0;
-		n1 = rte_ring_count(fx.tx[0]);
+		n1 = rte_ring_count(bench_fx.tx[0]);
 		/* the control plane applies the 32 RETAIN ops (counted apart) */
 		t0 = rte_rdtsc();
 		bench_step_ctl();
 		t1 = rte_rdtsc();
 		ctl = t1 - t0;
 		if (rte_ring_count(mq->ops) != 0)
-			rc = fail(wl->name, "the control plane left ops queued");
+			rc = bench_fail(wl->name, "the control plane left ops queued");
 		rcu_quiescent_state();
 		/* the worker answers the publisher */
 		t0 = rte_rdtsc();
@@ -694,9 +513,9 @@ run_put(const struct workload *wl, uint64_t messages, struct result *res)
 		rcu_quiescent_state();
 
 		/* everything that came out: checked, freed (untimed) */
-		n = fx_take(fx.tx[0], out, RING_SIZE);
+		n = fx_take(bench_fx.tx[0], out, RING_SIZE);
 		if (n != BURST * (fan + 1) || n1 != BURST * fan)
-			rc = fail(wl->name, "a step's output is not one delivery per observer "
+			rc = bench_fail(wl->name, "a step's output is not one delivery per observer "
 				  "and PUT, then one 2.04 per PUT");
 		memset(seen, 0, sizeof(seen));
 		for (unsigned int i = 0; i < n && rc == 0; i++) {
@@ -706,18 +525,18 @@ run_put(const struct workload *wl, uint64_t messages, struct result *res)
 			unsigned int idx = 0;
 
 			if ((i == 0 || i == n1) && !cksum_ok(out[i]))
-				rc = fail(wl->name, "bad IPv4 or UDP checksum");
+				rc = bench_fail(wl->name, "bad IPv4 or UDP checksum");
 			else if (gr->nb_obs == 0 && i < n1) {
 				if (!chk_mq_publish(out[i]))
-					rc = fail(wl->name, "bad MQTT-SN PUBLISH to the subscriber");
+					rc = bench_fail(wl->name, "bad MQTT-SN PUBLISH to the subscriber");
 			} else if (coap_out(out[i], buf, sizeof(buf), &dport, &msg) < 0) {
-				rc = fail(wl->name, "an output frame is not CoAP from port 5683");
+				rc = bench_fail(wl->name, "an output frame is not CoAP from port 5683");
 			} else if (i >= n1) {
 				if (!chk_changed(&msg, dport))
-					rc = fail(wl->name, "bad 2.04 to the publisher");
+					rc = bench_fail(wl->name, "bad 2.04 to the publisher");
 				nchanged++;
 			} else if (!chk_notification(wl->group, &msg, dport, &idx)) {
-				rc = fail(wl->name, "bad notification");
+				rc = bench_fail(wl->name, "bad notification");
 			} else {
 				seen[idx]++;
 				if (msg.type == COAP_CON) {
@@ -730,18 +549,18 @@ run_put(const struct workload *wl, uint64_t messages, struct result *res)
 			rte_pktmbuf_free(out[i]);
 		for (unsigned int i = 0; i < gr->nb_obs && rc == 0; i++)
 			if (seen[i] != BURST)
-				rc = fail(wl->name, "an observer missed a notification or got two");
+				rc = bench_fail(wl->name, "an observer missed a notification or got two");
 		if (rc == 0 && nack > 0) {
 			/* the observers ACK the CON notifications: an untimed poll takes them */
 			for (unsigned int i = 0; i < nack; i++)
 				if (coap_ack(ack_port[i], ack_mid[i]) < 0)
-					rc = fail(wl->name, "cannot queue an ACK");
-			for (unsigned int k = 0; k < 64 && rte_ring_count(fx.rx) != 0; k++) {
+					rc = bench_fail(wl->name, "cannot queue an ACK");
+			for (unsigned int k = 0; k < 64 && rte_ring_count(bench_fx.rx) != 0; k++) {
 				dp_worker_poll(w);
 				rcu_quiescent_state();
 			}
-			if (rte_ring_count(fx.tx[0]) != 0 || rte_ring_count(fx.rx) != 0)
-				rc = fail(wl->name, "the ACKs were not all taken, or answered");
+			if (rte_ring_count(bench_fx.tx[0]) != 0 || rte_ring_count(bench_fx.rx) != 0)
+				rc = bench_fail(wl->name, "the ACKs were not all taken, or answered");
 			cons += nack;
 		}
 		if (s >= warmup) {
@@ -755,7 +574,7 @@ run_put(const struct workload *wl, uint64_t messages, struct result *res)
 	res->step_deliveries = res->step_msgs * fan;
 
 	/* the node's own account must agree with what came out */
-	after = counters();
+	after = bench_counters();
 	if (rc == 0) {
 		const unsigned int zero[] = {
 			DP_CNT_TX_REFUSED, DP_CNT_REPLY_FAILED, DP_CNT_EXC_TX, DP_CNT_EXC_NONE,
@@ -765,25 +584,25 @@ run_put(const struct workload *wl, uint64_t messages, struct result *res)
 		};
 		uint64_t notif = gr->nb_obs ? res->step_deliveries : 0;
 
-		if (delta(&before, &after, DP_CNT_COAP_PUBLISHED) != res->step_msgs)
-			rc = fail(wl->name, "coap_published disagrees");
-		else if (delta(&before, &after, DP_CNT_COAP_NOTIFICATIONS) != notif)
-			rc = fail(wl->name, "coap_notifications disagrees");
-		else if (delta(&before, &after, DP_CNT_MQTTSN_TX_PUBLISH) !=
+		if (bench_delta(&before, &after, DP_CNT_COAP_PUBLISHED) != res->step_msgs)
+			rc = bench_fail(wl->name, "coap_published disagrees");
+		else if (bench_delta(&before, &after, DP_CNT_COAP_NOTIFICATIONS) != notif)
+			rc = bench_fail(wl->name, "coap_notifications disagrees");
+		else if (bench_delta(&before, &after, DP_CNT_MQTTSN_TX_PUBLISH) !=
 			 (gr->nb_obs ? 0 : res->step_msgs))
-			rc = fail(wl->name, "mqttsn_tx_publish disagrees");
-		else if (delta(&before, &after, DP_CNT_TX_PACKETS) !=
+			rc = bench_fail(wl->name, "mqttsn_tx_publish disagrees");
+		else if (bench_delta(&before, &after, DP_CNT_TX_PACKETS) !=
 				 res->step_deliveries + res->step_msgs ||
-			 delta(&before, &after, DP_CNT_RX_PACKETS) != res->step_msgs + cons)
-			rc = fail(wl->name, "rx_packets or tx_packets disagree");
+			 bench_delta(&before, &after, DP_CNT_RX_PACKETS) != res->step_msgs + cons)
+			rc = bench_fail(wl->name, "rx_packets or tx_packets disagree");
 		for (unsigned int i = 0; rc == 0 && i < RTE_DIM(zero); i++)
-			if (delta(&before, &after, zero[i]) != 0)
-				rc = fail(wl->name, "a refusal or failure counter moved");
+			if (bench_delta(&before, &after, zero[i]) != 0)
+				rc = bench_fail(wl->name, "a refusal or failure counter moved");
 	}
-	bench_free_ring(fx.rx);
-	fx_drain(&fx);
+	bench_free_ring(bench_fx.rx);
+	fx_drain(&bench_fx);
 	if (rc == 0 && rte_mempool_in_use_count(dp.pool) != baseline)
-		rc = fail(wl->name, "mbuf pool not back at its baseline");
+		rc = bench_fail(wl->name, "mbuf pool not back at its baseline");
 	return rc;
 }
 
@@ -897,7 +716,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	if (fx_eal_init_mem("tern-bench-coap", 256) < 0 || fx_setup_opts(&fx, 1, &fo) < 0) {
+	if (fx_eal_init_mem("tern-bench-coap", 256) < 0 || fx_setup_opts(&bench_fx, 1, &fo) < 0) {
 		fprintf(stderr, "tern-bench-coap: data plane fixture on net_ring ports failed\n");
 		return 1;
 	}
@@ -913,7 +732,7 @@ main(int argc, char **argv)
 	dp.coap_port = CP_PORT;
 	hz = (double)rte_get_tsc_hz();
 	timer = bench_timer_overhead();
-	if (setup_protocol() < 0 || populate(TOPICS) < 0)
+	if (setup_protocol() < 0 || bench_populate(TOPICS) < 0)
 		rc = 1;
 
 	for (unsigned int i = 0; i < NB_WORKLOADS && rc == 0; i++) {
@@ -953,14 +772,14 @@ main(int argc, char **argv)
 	}
 
 	dp_worker_drain(dp.worker[0]);
-	fx_drain(&fx);
-	bench_free_ring(fx.rx);
+	fx_drain(&bench_fx);
+	bench_free_ring(bench_fx.rx);
 	coap_teardown();
 	dp.coap = false;
 	mqttsn_teardown();
 	dp.mqttsn = false;
 	if (rte_mempool_in_use_count(dp.pool) != baseline) {
-		fail("teardown", "mbuf pool not back at its baseline after teardown");
+		bench_fail("teardown", "mbuf pool not back at its baseline after teardown");
 		rc = 1;
 	}
 	fx_eal_cleanup();

@@ -63,6 +63,7 @@
 #include "proto/mqttsn.h"
 #include "tests/unit/dataplane/frames.h"
 #include "tests/bench/bench_common.h"
+#include "tests/bench/bench_mq.h"
 #include "tests/unit/dataplane/ring_fixture.h"
 
 
@@ -78,7 +79,6 @@
 #define PAYLOAD 32
 #define NB_GROUPS 3
 
-static struct ring_fixture fx;
 
 /* ---- subscriber groups: one topic each ---- */
 
@@ -125,187 +125,6 @@ static const struct workload workloads[] = {
 
 #define NB_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
-/* ---- the measured steps: keep them separate symbols (callgrind toggles on them) ---- */
-
-BENCH_STEP void bench_step_ctl(void);
-
-BENCH_STEP void
-bench_step_ctl(void)
-{
-	mqttsn_control_poll();
-}
-
-/* ---- helpers ---- */
-
-static int
-fail(const char *wl, const char *what)
-{
-	fprintf(stderr, "tern-bench-mqttsn: %s: FAILED: %s\n", wl, what);
-	return -1;
-}
-
-static struct dp_counters
-counters(void)
-{
-	struct dp_counters c;
-
-	dp_counters_get(0, 0, &c);
-	return c;
-}
-
-static uint64_t
-delta(const struct dp_counters *a, const struct dp_counters *b, unsigned int i)
-{
-	return b->v[i] - a->v[i];
-}
-
-/* One worker iteration as dp_worker_main() runs it, plus the control plane's share. */
-static void
-iterate(void)
-{
-	dp_worker_poll(dp.worker[0]);
-	rcu_quiescent_state();
-	mqttsn_control_poll();
-	rcu_quiescent_state();
-}
-
-/* An MQTT-SN message from the client's @p sport, onto p0's RX ring. */
-static int
-send_msg(uint16_t sport, const struct mqttsn_msg *msg)
-{
-	uint8_t payload[512], frame[600];
-	int len = mqttsn_encode(payload, sizeof(payload), msg);
-	struct rte_mbuf *m;
-
-	if (len < 0)
-		return -1;
-	m = fx_frame(frame, fr_udp4_data(frame, sport, MQ_PORT, payload, (size_t)len));
-	if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
-		rte_pktmbuf_free(m);
-		return -1;
-	}
-	return 0;
-}
-
-/* A single-segment reply from the router: its UDP destination port and message. */
-static int
-decode_reply(struct rte_mbuf *m, uint16_t *dport, struct mqttsn_msg *msg)
-{
-	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
-
-	if (m->nb_segs != 1 || m->data_len < 42 + 2 || f[12] != 0x08 || f[13] != 0x00 ||
-	    f[23] != IPPROTO_UDP || ((f[34] << 8) | f[35]) != MQ_PORT)
-		return -1;
-	*dport = (uint16_t)((f[36] << 8) | f[37]);
-	return mqttsn_decode(f + 42, m->data_len - 42u, msg);
-}
-
-/*
- * Run the worker and the control plane until @p n replies came out (or give
- * up); each must be of @p type, accepted. @p id_of[port - port0] gets each
- * reply's topic id when not NULL.
- */
-static int
-settle(unsigned int n, uint8_t type, uint16_t port0, uint16_t *id_of, unsigned int nb_ids)
-{
-	unsigned int got = 0, idle = 0;
-	int rc = 0;
-
-	while (got < n && idle < 1000) {
-		struct rte_mbuf *m[BURST];
-		unsigned int k;
-
-		iterate();
-		k = fx_take(fx.tx[0], m, BURST);
-		idle = k ? 0 : idle + 1;
-		for (unsigned int i = 0; i < k; i++) {
-			struct mqttsn_msg msg;
-			uint16_t dport;
-
-			if (decode_reply(m[i], &dport, &msg) < 0 || msg.type != type ||
-			    msg.return_code != MQTTSN_RC_ACCEPTED)
-				rc = -1;
-			else if (id_of != NULL && (dport < port0 || dport - port0 >= (int)nb_ids))
-				rc = -1;
-			else if (id_of != NULL)
-				id_of[dport - port0] = msg.topic_id;
-			rte_pktmbuf_free(m[i]);
-		}
-		got += k;
-	}
-	if (got != n || rte_ring_count(fx.exc_tx[0]) != 0)
-		return -1;
-	return rc;
-}
-
-static int
-connect_clients(uint16_t port0, unsigned int n, const char *prefix)
-{
-	for (unsigned int i = 0; i < n; i += 256) {
-		unsigned int k = RTE_MIN(256u, n - i);
-
-		for (unsigned int j = 0; j < k; j++) {
-			char id[24];
-			struct mqttsn_msg c = { .type = MQTTSN_CONNECT, .flags = MQTTSN_FLAG_CLEAN,
-						.protocol_id = MQTTSN_PROTOCOL_ID, .duration = 0 };
-
-			/* by port: client ids are unique, or a CONNECT takes a session over */
-			snprintf(id, sizeof(id), "%s%u", prefix, port0 + i + j);
-			c.client_id.p = (const uint8_t *)id;
-			c.client_id.len = strlen(id);
-			if (send_msg((uint16_t)(port0 + i + j), &c) < 0)
-				return -1;
-		}
-		if (settle(k, MQTTSN_CONNACK, 0, NULL, 0) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* SUBSCRIBE @p filter from clients port0 .. port0 + n - 1; their SUBACK topic ids in @p ids. */
-static int
-subscribe_clients(uint16_t port0, unsigned int n, const char *filter, uint16_t *ids)
-{
-	for (unsigned int i = 0; i < n; i += 256) {
-		unsigned int k = RTE_MIN(256u, n - i);
-
-		for (unsigned int j = 0; j < k; j++) {
-			struct mqttsn_msg s = { .type = MQTTSN_SUBSCRIBE,
-						.flags = MQTTSN_FLAG_QOS(1) | MQTTSN_TOPIC_NORMAL,
-						.msg_id = 1 };
-
-			s.topic_name.p = (const uint8_t *)filter;
-			s.topic_name.len = strlen(filter);
-			if (send_msg((uint16_t)(port0 + i + j), &s) < 0)
-				return -1;
-		}
-		if (settle(k, MQTTSN_SUBACK, (uint16_t)(port0 + i), ids ? ids + i : NULL, k) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Bring the table to @p n topics with filler names nobody subscribes to (set-up). */
-static int
-populate(uint32_t n)
-{
-	static uint32_t next;
-	struct topic_table *t = dp_topic_table();
-	struct topic_table_stats st;
-	char name[32];
-
-	topic_table_stats(t, &st);
-	for (uint32_t have = st.topics; have < n; have++) {
-		int len = snprintf(name, sizeof(name), "dev/%u/temp", next++);
-
-		if (topic_create(t, name, (size_t)len) == NULL)
-			return -1;
-		if (have % 4096 == 0)
-			rcu_quiescent_state();
-	}
-	rcu_quiescent_state();
-	return 0;
-}
 
 static int
 setup_protocol(void)
@@ -317,34 +136,34 @@ setup_protocol(void)
 	for (unsigned int g = 0; g < NB_GROUPS; g++) {
 		struct group *gr = &groups[g];
 
-		if (connect_clients(gr->port0, gr->nb_subs, "sub") < 0 ||
-		    subscribe_clients(gr->port0, gr->nb_subs, gr->topic, ids) < 0)
-			return fail("set-up", "subscribers' CONNECT or SUBSCRIBE");
+		if (bench_mq_connect(gr->port0, gr->nb_subs, "sub") < 0 ||
+		    bench_mq_subscribe(gr->port0, gr->nb_subs, gr->topic, ids) < 0)
+			return bench_fail("set-up", "subscribers' CONNECT or SUBSCRIBE");
 		gr->sub_id = ids[0];
 		for (unsigned int i = 0; i < gr->nb_subs; i++)
 			if (ids[i] == 0 || ids[i] != gr->sub_id)
-				return fail("set-up", "SUBACK topic ids");
+				return bench_fail("set-up", "SUBACK topic ids");
 	}
 	/* the wildcard subscribers connect now; their SUBSCRIBE is the workload */
-	if (connect_clients(WILD_PORT, 2 * WILD_REPS, "wild") < 0)
-		return fail("set-up", "wildcard subscribers' CONNECT");
+	if (bench_mq_connect(WILD_PORT, 2 * WILD_REPS, "wild") < 0)
+		return bench_fail("set-up", "wildcard subscribers' CONNECT");
 	for (unsigned int k = 0; k < 2 * WILD_REPS; k++)
 		for (unsigned int j = 0; j < WILD_MATCH; j++) {
 			int len = snprintf(name, sizeof(name), "w%u/%u", k, j);
 
 			if (topic_create(dp_topic_table(), name, (size_t)len) == NULL)
-				return fail("set-up", "topic_create");
+				return bench_fail("set-up", "topic_create");
 		}
-	if (connect_clients(PUB_PORT, 1, "pub") < 0)
-		return fail("set-up", "publisher's CONNECT");
+	if (bench_mq_connect(PUB_PORT, 1, "pub") < 0)
+		return bench_fail("set-up", "publisher's CONNECT");
 	for (unsigned int g = 0; g < NB_GROUPS; g++) {
 		struct mqttsn_msg r = { .type = MQTTSN_REGISTER, .msg_id = (uint16_t)(g + 1) };
 
 		r.topic_name.p = (const uint8_t *)groups[g].topic;
 		r.topic_name.len = strlen(groups[g].topic);
-		if (send_msg(PUB_PORT, &r) < 0 ||
-		    settle(1, MQTTSN_REGACK, PUB_PORT, &pub_ids[g], 1) < 0 || pub_ids[g] == 0)
-			return fail("set-up", "publisher's REGISTER");
+		if (bench_mq_send(PUB_PORT, &r) < 0 ||
+		    bench_mq_settle(1, MQTTSN_REGACK, PUB_PORT, &pub_ids[g], 1) < 0 || pub_ids[g] == 0)
+			return bench_fail("set-up", "publisher's REGISTER");
 		groups[g].pub_id = pub_ids[g];
 	}
 	return 0;
@@ -377,7 +196,7 @@ run_floor(const struct workload *wl, uint64_t packets, struct result *res)
 {
 	uint64_t baseline = rte_mempool_in_use_count(dp.pool);
 	uint64_t bursts = (packets + BURST - 1) / BURST, warmup = bursts / 10 + 1;
-	struct dp_counters before = counters(), after;
+	struct dp_counters before = bench_counters(), after;
 	uint16_t port = dp.ports[0].port_id;
 	int rc = 0;
 
@@ -386,10 +205,10 @@ run_floor(const struct workload *wl, uint64_t packets, struct result *res)
 		struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
 
 		if (m == NULL)
-			return fail(wl->name, "mbuf pool dry while priming");
+			return bench_fail(wl->name, "mbuf pool dry while priming");
 		floor_load(m);
-		if (rte_ring_enqueue(fx.rx, m) != 0)
-			return fail(wl->name, "RX ring full while priming");
+		if (rte_ring_enqueue(bench_fx.rx, m) != 0)
+			return bench_fail(wl->name, "RX ring full while priming");
 	}
 	memset(res, 0, sizeof(*res));
 	for (uint64_t b = 0; b < warmup + bursts && rc == 0; b++) {
@@ -403,27 +222,27 @@ run_floor(const struct workload *wl, uint64_t packets, struct result *res)
 		t1 = rte_rdtsc();
 		if (b >= warmup)
 			res->cycles += t1 - t0;
-		n = fx_take(fx.tx[0], m, BURST);
+		n = fx_take(bench_fx.tx[0], m, BURST);
 		if (sent != BURST || n != BURST)
-			rc = fail(wl->name, "the floor step did not forward a full burst");
+			rc = bench_fail(wl->name, "the floor step did not forward a full burst");
 		for (unsigned int i = 0; i < n; i++) {
 			if (m[i]->pkt_len != floor_len ||
 			    memcmp(rte_pktmbuf_mtod(m[i], void *), floor_tpl, floor_len) != 0)
-				rc = fail(wl->name, "the floor changed a frame");
+				rc = bench_fail(wl->name, "the floor changed a frame");
 			floor_load(m[i]);
 		}
-		if (rte_ring_enqueue_burst(fx.rx, (void **)m, n, NULL) != n)
-			rc = fail(wl->name, "RX ring full");
+		if (rte_ring_enqueue_burst(bench_fx.rx, (void **)m, n, NULL) != n)
+			rc = bench_fail(wl->name, "RX ring full");
 	}
 	res->msgs = bursts * BURST;
 	res->step_msgs = (warmup + bursts) * BURST;
-	bench_free_ring(fx.rx);
-	fx_drain(&fx);
-	after = counters();
+	bench_free_ring(bench_fx.rx);
+	fx_drain(&bench_fx);
+	after = bench_counters();
 	if (rc == 0 && memcmp(&before, &after, sizeof(before)) != 0)
-		rc = fail(wl->name, "the floor touched tern's counters");
+		rc = bench_fail(wl->name, "the floor touched tern's counters");
 	if (rc == 0 && rte_mempool_in_use_count(dp.pool) != baseline)
-		rc = fail(wl->name, "mbuf pool not back at its baseline");
+		rc = bench_fail(wl->name, "mbuf pool not back at its baseline");
 	return rc;
 }
 
@@ -494,7 +313,7 @@ send_puback(uint16_t sport, uint16_t topic_id, uint16_t msg_id)
 	struct mqttsn_msg a = { .type = MQTTSN_PUBACK, .topic_id = topic_id, .msg_id = msg_id,
 				.return_code = MQTTSN_RC_ACCEPTED };
 
-	return send_msg(sport, &a);
+	return bench_mq_send(sport, &a);
 }
 
 static int
@@ -513,7 +332,7 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 	struct mqttsn_msg p = { .type = MQTTSN_PUBLISH, .topic_id = gr->pub_id,
 				.flags = MQTTSN_FLAG_QOS(wl->qos) | MQTTSN_TOPIC_NORMAL,
 				.msg_id = wl->qos ? 1 : 0 };
-	struct dp_counters before = counters(), after;
+	struct dp_counters before = bench_counters(), after;
 	uint8_t enc[128];
 	int len, rc = 0;
 
@@ -521,7 +340,7 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 	p.data.len = PAYLOAD;
 	len = mqttsn_encode(enc, sizeof(enc), &p);
 	if (len < 0)
-		return fail(wl->name, "cannot encode the PUBLISH");
+		return bench_fail(wl->name, "cannot encode the PUBLISH");
 	pub_len = fr_udp4_data(pub_tpl, PUB_PORT, MQ_PORT, enc, (size_t)len);
 	memset(res, 0, sizeof(*res));
 
@@ -534,9 +353,9 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 			struct rte_mbuf *m = fx_frame(pub_tpl, pub_len);
 
 			in[i] = m;
-			if (m == NULL || rte_ring_enqueue(fx.rx, m) != 0) {
+			if (m == NULL || rte_ring_enqueue(bench_fx.rx, m) != 0) {
 				rte_pktmbuf_free(m);
-				rc = fail(wl->name, "mbuf pool dry or RX ring full");
+				rc = bench_fail(wl->name, "mbuf pool dry or RX ring full");
 				break;
 			}
 		}
@@ -546,9 +365,9 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 		cyc = t1 - t0;
 
 		/* everything that came out: checked, freed (untimed) */
-		n = fx_take(fx.tx[0], out, RING_SIZE);
+		n = fx_take(bench_fx.tx[0], out, RING_SIZE);
 		if (n != expect)
-			rc = fail(wl->name, "a step's output is not one PUBLISH per subscriber and message");
+			rc = bench_fail(wl->name, "a step's output is not one PUBLISH per subscriber and message");
 		memset(seen, 0, sizeof(seen));
 		for (unsigned int i = 0; i < n; i++) {
 			const uint8_t *f = rte_pktmbuf_mtod(out[i], const uint8_t *);
@@ -559,12 +378,12 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 				struct mqttsn_msg a;
 				uint16_t dport;
 
-				if (decode_reply(out[i], &dport, &a) < 0 || a.type != MQTTSN_PUBACK ||
+				if (bench_mq_reply(out[i], &dport, &a) < 0 || a.type != MQTTSN_PUBACK ||
 				    a.return_code != MQTTSN_RC_ACCEPTED || a.msg_id != 1 ||
 				    a.topic_id != gr->pub_id)
-					rc = fail(wl->name, "bad PUBACK to the publisher");
+					rc = bench_fail(wl->name, "bad PUBACK to the publisher");
 			} else if (!chk_publish(out[i], gr, wl->qos, &idx, &msg_id)) {
-				rc = fail(wl->name, "bad PUBLISH to a subscriber");
+				rc = bench_fail(wl->name, "bad PUBLISH to a subscriber");
 			} else {
 				seen[idx]++;
 				for (unsigned int k = 0; k < wl->per_step; k++)
@@ -574,27 +393,27 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 					ack_id[nack++] = msg_id;
 				}
 				if (!cksum_ok(out[i]))
-					rc = fail(wl->name, "bad IPv4 or UDP checksum");
+					rc = bench_fail(wl->name, "bad IPv4 or UDP checksum");
 			}
 			rte_pktmbuf_free(out[i]);
 		}
 		for (unsigned int i = 0; i < gr->nb_subs && rc == 0; i++)
 			if (seen[i] != wl->per_step)
-				rc = fail(wl->name, "a subscriber missed a PUBLISH or got two");
+				rc = bench_fail(wl->name, "a subscriber missed a PUBLISH or got two");
 		/* each message's last subscriber gets the received frame itself */
 		if (rc == 0 && in_place != wl->per_step)
-			rc = fail(wl->name, "not one PUBLISH per message sent in the received frame");
+			rc = bench_fail(wl->name, "not one PUBLISH per message sent in the received frame");
 		if (wl->qos && rc == 0) {
 			/* the subscriber acknowledges: built untimed, taken in by a timed poll */
 			for (unsigned int i = 0; i < nack; i++)
 				if (send_puback(ack_port[i], gr->sub_id, ack_id[i]) < 0)
-					rc = fail(wl->name, "cannot queue the subscriber's PUBACK");
+					rc = bench_fail(wl->name, "cannot queue the subscriber's PUBACK");
 			t0 = rte_rdtsc();
 			bench_step_tern(w);
 			t1 = rte_rdtsc();
 			cyc += t1 - t0;
-			if (rte_ring_count(fx.tx[0]) != 0 || rte_ring_count(fx.rx) != 0)
-				rc = fail(wl->name, "the PUBACKs were not all taken, or answered");
+			if (rte_ring_count(bench_fx.tx[0]) != 0 || rte_ring_count(bench_fx.rx) != 0)
+				rc = bench_fail(wl->name, "the PUBACKs were not all taken, or answered");
 		}
 		rcu_quiescent_state();
 		if (s >= warmup)
@@ -606,7 +425,7 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 	res->step_deliveries = res->step_msgs * gr->nb_subs;
 
 	/* the node's own account must agree with what came out */
-	after = counters();
+	after = bench_counters();
 	if (rc == 0) {
 		const unsigned int zero[] = {
 			DP_CNT_TX_REFUSED, DP_CNT_REPLY_FAILED, DP_CNT_EXC_TX, DP_CNT_EXC_NONE,
@@ -618,28 +437,28 @@ run_pub(const struct workload *wl, uint64_t messages, struct result *res)
 		};
 		uint64_t acks = wl->qos ? res->step_msgs : 0;
 
-		if (delta(&before, &after, DP_CNT_MQTTSN_RX_PUBLISH) != res->step_msgs ||
-		    delta(&before, &after, DP_CNT_MQTTSN_PUBLISHED) != res->step_msgs)
-			rc = fail(wl->name, "mqttsn_rx_publish or mqttsn_published disagree");
-		else if (delta(&before, &after, DP_CNT_MQTTSN_DELIVERED) != res->step_deliveries ||
-			 delta(&before, &after, DP_CNT_MQTTSN_TX_PUBLISH) != res->step_deliveries)
-			rc = fail(wl->name, "mqttsn_delivered or mqttsn_tx_publish disagree");
-		else if (delta(&before, &after, DP_CNT_TX_PACKETS) != res->step_deliveries + acks ||
-			 delta(&before, &after, DP_CNT_RX_PACKETS) !=
+		if (bench_delta(&before, &after, DP_CNT_MQTTSN_RX_PUBLISH) != res->step_msgs ||
+		    bench_delta(&before, &after, DP_CNT_MQTTSN_PUBLISHED) != res->step_msgs)
+			rc = bench_fail(wl->name, "mqttsn_rx_publish or mqttsn_published disagree");
+		else if (bench_delta(&before, &after, DP_CNT_MQTTSN_DELIVERED) != res->step_deliveries ||
+			 bench_delta(&before, &after, DP_CNT_MQTTSN_TX_PUBLISH) != res->step_deliveries)
+			rc = bench_fail(wl->name, "mqttsn_delivered or mqttsn_tx_publish disagree");
+		else if (bench_delta(&before, &after, DP_CNT_TX_PACKETS) != res->step_deliveries + acks ||
+			 bench_delta(&before, &after, DP_CNT_RX_PACKETS) !=
 				 res->step_msgs + (wl->qos ? res->step_deliveries : 0))
-			rc = fail(wl->name, "rx_packets or tx_packets disagree");
-		else if (delta(&before, &after, DP_CNT_MQTTSN_TX_PUBACK) != acks ||
-			 delta(&before, &after, DP_CNT_MQTTSN_RX_PUBACK) !=
+			rc = bench_fail(wl->name, "rx_packets or tx_packets disagree");
+		else if (bench_delta(&before, &after, DP_CNT_MQTTSN_TX_PUBACK) != acks ||
+			 bench_delta(&before, &after, DP_CNT_MQTTSN_RX_PUBACK) !=
 				 (wl->qos ? res->step_deliveries : 0))
-			rc = fail(wl->name, "mqttsn_tx_puback or mqttsn_rx_puback disagree");
+			rc = bench_fail(wl->name, "mqttsn_tx_puback or mqttsn_rx_puback disagree");
 		for (unsigned int i = 0; rc == 0 && i < RTE_DIM(zero); i++)
-			if (delta(&before, &after, zero[i]) != 0)
-				rc = fail(wl->name, "a refusal or failure counter moved");
+			if (bench_delta(&before, &after, zero[i]) != 0)
+				rc = bench_fail(wl->name, "a refusal or failure counter moved");
 	}
-	bench_free_ring(fx.rx);
-	fx_drain(&fx);
+	bench_free_ring(bench_fx.rx);
+	fx_drain(&bench_fx);
 	if (rc == 0 && rte_mempool_in_use_count(dp.pool) != baseline)
-		rc = fail(wl->name, "mbuf pool not back at its baseline");
+		rc = bench_fail(wl->name, "mbuf pool not back at its baseline");
 	return rc;
 }
 
@@ -650,7 +469,7 @@ run_subwild(const struct workload *wl, struct result *res)
 {
 	unsigned int k0 = wl->topics >= 1000000 ? WILD_REPS : 0;
 	struct topic_table_stats st0, st1;
-	struct dp_counters before = counters(), after;
+	struct dp_counters before = bench_counters(), after;
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -667,13 +486,13 @@ run_subwild(const struct workload *wl, struct result *res)
 		snprintf(filter, sizeof(filter), "w%u/+", k);
 		s.topic_name.p = (const uint8_t *)filter;
 		s.topic_name.len = strlen(filter);
-		if (send_msg((uint16_t)(WILD_PORT + k), &s) < 0)
-			return fail(wl->name, "cannot queue the SUBSCRIBE");
+		if (bench_mq_send((uint16_t)(WILD_PORT + k), &s) < 0)
+			return bench_fail(wl->name, "cannot queue the SUBSCRIBE");
 		/* the worker hands the request over (untimed) */
 		dp_worker_poll(dp.worker[0]);
 		rcu_quiescent_state();
 		if (rte_ring_count(mq->ops) != 1)
-			return fail(wl->name, "the worker did not queue one request");
+			return bench_fail(wl->name, "the worker did not queue one request");
 		t0 = rte_rdtsc();
 		bench_step_ctl();
 		t1 = rte_rdtsc();
@@ -682,24 +501,24 @@ run_subwild(const struct workload *wl, struct result *res)
 		res->cycles_min = RTE_MIN(res->cycles_min, t1 - t0);
 		res->cycles_max = RTE_MAX(res->cycles_max, t1 - t0);
 		/* the worker answers (untimed): SUBACK, no topic id for a filter */
-		if (settle(1, MQTTSN_SUBACK, (uint16_t)(WILD_PORT + k), &id, 1) < 0 || id != 0)
-			rc = fail(wl->name, "no SUBACK, or a refused one");
+		if (bench_mq_settle(1, MQTTSN_SUBACK, (uint16_t)(WILD_PORT + k), &id, 1) < 0 || id != 0)
+			rc = bench_fail(wl->name, "no SUBACK, or a refused one");
 		for (unsigned int j = 0; j < WILD_MATCH && rc == 0; j++) {
 			char name[16];
 			int len = snprintf(name, sizeof(name), "w%u/%u", k, j);
 			const struct topic *node = topic_lookup(dp_topic_table(), name, (size_t)len);
 
 			if (node == NULL || topic_dset(node)->nb_refs != 1)
-				rc = fail(wl->name, "a matching topic's delivery set misses the subscriber");
+				rc = bench_fail(wl->name, "a matching topic's delivery set misses the subscriber");
 		}
 	}
 	topic_table_stats(dp_topic_table(), &st1);
-	after = counters();
+	after = bench_counters();
 	if (rc == 0 && (st1.wild_filters != st0.wild_filters + WILD_REPS ||
 			st1.wild_subs != st0.wild_subs + WILD_REPS))
-		rc = fail(wl->name, "the table does not count the new wildcard subscriptions");
-	if (rc == 0 && delta(&before, &after, DP_CNT_MQTTSN_TX_SUBACK) != WILD_REPS)
-		rc = fail(wl->name, "mqttsn_tx_suback disagrees");
+		rc = bench_fail(wl->name, "the table does not count the new wildcard subscriptions");
+	if (rc == 0 && bench_delta(&before, &after, DP_CNT_MQTTSN_TX_SUBACK) != WILD_REPS)
+		rc = bench_fail(wl->name, "mqttsn_tx_suback disagrees");
 	res->msgs = res->step_msgs = WILD_REPS;
 	return rc;
 }
@@ -814,7 +633,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	if (fx_eal_init_mem("tern-bench-mqttsn", 512) < 0 || fx_setup_opts(&fx, 1, &fo) < 0) {
+	if (fx_eal_init_mem("tern-bench-mqttsn", 512) < 0 || fx_setup_opts(&bench_fx, 1, &fo) < 0) {
 		fprintf(stderr, "tern-bench-mqttsn: data plane fixture on net_ring ports failed\n");
 		return 1;
 	}
@@ -842,8 +661,8 @@ main(int argc, char **argv)
 			continue;
 		t0 = now_s();
 		c0 = clock();
-		if (populate(sizes[z]) < 0) {
-			rc = fail("set-up", "cannot create the filler topics");
+		if (bench_populate(sizes[z]) < 0) {
+			rc = bench_fail("set-up", "cannot create the filler topics");
 			break;
 		}
 		fprintf(stderr, "tern-bench-mqttsn: topic table at %u topics (filler created in "
@@ -898,8 +717,8 @@ main(int argc, char **argv)
 	}
 
 	dp_worker_drain(dp.worker[0]);
-	fx_drain(&fx);
-	bench_free_ring(fx.rx);
+	fx_drain(&bench_fx);
+	bench_free_ring(bench_fx.rx);
 	t_end = now_s();
 	c_end = clock();
 	mqttsn_teardown();
@@ -907,7 +726,7 @@ main(int argc, char **argv)
 		now_s() - t_end, (double)(clock() - c_end) / CLOCKS_PER_SEC);
 	dp.mqttsn = false;
 	if (rte_mempool_in_use_count(dp.pool) != baseline) {
-		fail("teardown", "mbuf pool not back at its baseline after mqttsn_teardown()");
+		bench_fail("teardown", "mbuf pool not back at its baseline after mqttsn_teardown()");
 		rc = 1;
 	}
 	fx_eal_cleanup();

@@ -194,6 +194,21 @@ for _ in range(int(sys.argv[2])):
     s.sendto(b"x", ("'$ROUTER4'", 5999))' "$1" "$2"
 }
 
+# tshark_clean CAP [TSHARK-ARGS...]: one check that nothing ternd sent in
+# capture CAP is malformed, an expert error or a bad UDP checksum; the
+# offending frames are printed when there are some.
+tshark_clean() {
+	local cap=$1 bad nbad
+	shift
+	bad="(_ws.malformed || _ws.expert.severity >= 0x600000 || udp.checksum.status == 0)"
+	bad="$bad && (ip.src==$ROUTER4 || ipv6.src==$ROUTER6)"
+	nbad=$(tshark -r "$cap" "$@" -o udp.check_checksum:TRUE -Y "$bad" 2>/dev/null | wc -l)
+	is "no malformed packet or bad checksum from ternd" "$nbad" 0
+	[ "$nbad" -eq 0 ] || tshark -r "$cap" "$@" -o udp.check_checksum:TRUE -Y "$bad" -V 2>/dev/null |
+		grep -E "Expert Info|Malformed|Checksum|Code|Message Type|Frame [0-9]" | head -30 |
+		sed 's/^/#   /'
+}
+
 tern_done() {
 	echo "# $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

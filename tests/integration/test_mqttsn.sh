@@ -214,11 +214,7 @@ wait "$tshark_pid" 2>/dev/null
 from_router="ip.src==$ROUTER4 || ipv6.src==$ROUTER6"
 nmq=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "mqttsn && ($from_router)" 2>/dev/null | wc -l)
 check "tshark decodes ternd's MQTT-SN messages ($nmq)" test "$nmq" -gt 40
-nbad=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "(_ws.malformed || _ws.expert.severity >= 0x600000 || udp.checksum.status == 0) && ($from_router)" -o udp.check_checksum:TRUE 2>/dev/null | wc -l)
-is "no malformed packet or bad checksum from ternd in the capture" "$nbad" 0
-[ "$nbad" -eq 0 ] || tshark -r "$cap" -d udp.port==1883,mqttsn -o udp.check_checksum:TRUE \
-	-Y "(_ws.malformed || _ws.expert.severity >= 0x600000 || udp.checksum.status == 0) && ($from_router)" \
-	-V 2>/dev/null | grep -E "Expert Info|Malformed|Checksum|Message Type|Frame [0-9]|Length" | head -30 | sed 's/^/#   /'
+tshark_clean "$cap" -d udp.port==1883,mqttsn
 types=$(tshark -r "$cap" -d udp.port==1883,mqttsn -Y "$from_router" -T fields -e mqttsn.msg.type 2>/dev/null | sort -u | tr '\n' ' ')
 check "ternd sent CONNACK, REGACK, SUBACK, REGISTER, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP ($types)" \
 	bash -c "for t in 0x05 0x0b 0x13 0x0a 0x0c 0x0d 0x0f 0x10 0x0e; do grep -q \"\$t\" <<<'$types' || exit 1; done"
