@@ -297,10 +297,22 @@ osap_ecdh_derive(const struct osap_ecdh *k, const uint8_t peer_pub[OSAP_EC_PUB_L
 		r = -EIO;
 		goto out;
 	}
-	/* validate = 1: OpenSSL's public key check (on the curve, right order). */
-	if (EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) != 1) {
-		r = -EINVAL;
-		goto out;
+	/*
+	 * The point must be on the curve and not the point at infinity: the
+	 * quick check. P-384's cofactor is 1, so every point on the curve is in
+	 * the prime-order group and the full check's extra scalar
+	 * multiplication by the order (as costly as the derive itself) adds
+	 * nothing.
+	 */
+	{
+		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+		int ok = pc != NULL && EVP_PKEY_public_check_quick(pc) == 1;
+
+		EVP_PKEY_CTX_free(pc);
+		if (!ok || EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1) {
+			r = -EINVAL;
+			goto out;
+		}
 	}
 	if (EVP_PKEY_derive(ctx, secret, &len) != 1 || len != OSAP_ECDH_SECRET_LEN)
 		r = -EIO;
