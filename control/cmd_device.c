@@ -16,9 +16,11 @@
 #include <sys/stat.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <rte_log.h>
 
 #include "control/ctl.h"
+#include "control/lbs/lbs.h"
 #include "control/lbs/registry.h"
 #include "control/ternd.h"
 #include "proto/osap_crypto.h"
@@ -221,11 +223,21 @@ change(const struct ctl_req *req, json_t **result, char *err, size_t errlen,
 	const char *serial;
 	int rc;
 
+	struct lbs_reg_device d;
+	bool had;
+
 	if (arg_serial(req, &serial, err, errlen) < 0)
 		return -EINVAL;
+	had = lbs_reg_get(ternd_registry, serial, &d) == 0;
 	rc = fn(ternd_registry, serial);
-	if (rc < 0)
+	if (rc < 0) {
+		OPENSSL_cleanse(&d, sizeof(d));
 		return reg_fail(rc, what, serial, err, errlen);
+	}
+	/* a blocked or removed device loses its admission at the node too */
+	if (had && fn != lbs_reg_unblock && lbs_running())
+		lbs_revoke(d.devid, d.node);
+	OPENSSL_cleanse(&d, sizeof(d));
 	TERN_LOG(NOTICE, "%s: %.64s (uid %u)", what, serial, (unsigned int)req->uid);
 	*result = json_pack("{s:s}", "serial", serial);
 	return *result != NULL ? 0 : -ENOMEM;

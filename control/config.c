@@ -356,6 +356,37 @@ cfg_check_coap(struct cfg_ctx *c)
 	return 0;
 }
 
+/* lbs, nodes, node_link: what one key's range cannot say. */
+static int
+cfg_check_lbs(struct cfg_ctx *c)
+{
+	const struct tern_config *cfg = c->cfg;
+	const struct tern_node_link *l = &cfg->node_link;
+	bool link = l->listening || cfg->nb_nodes > 0;
+
+	if (cfg->lbs.enabled && cfg->lbs.tls && (cfg->lbs.cert == NULL || cfg->lbs.key == NULL))
+		return cfg_fail(c, cfg->lbs.cert == NULL ? "lbs.cert" : "lbs.key",
+				"required with lbs.tls true (or set lbs.tls: false for plain TCP)");
+	if (cfg->lbs.enabled && cfg->lbs.port == 0 && cfg->lbs.nb_listen == 0)
+		return cfg_fail(c, "lbs.port", "0 and no lbs.listen: the LBS would listen nowhere");
+	if (link && (l->cert == NULL || l->key == NULL || l->ca == NULL))
+		return cfg_fail(c, l->cert == NULL ? "node_link.cert" :
+				   l->key == NULL ? "node_link.key" : "node_link.ca",
+				"required with node_link.address or nodes (mutual TLS)");
+	if (cfg->nb_nodes > 0 && !cfg->lbs.enabled)
+		return cfg_fail(c, "nodes", "only the LBS uses nodes: set lbs.enabled: true");
+	for (unsigned int i = 0; i < cfg->nb_nodes; i++) {
+		char kpath[64];
+
+		snprintf(kpath, sizeof(kpath), "nodes[%u].name", i);
+		for (unsigned int j = 0; j < i; j++)
+			if (strcmp(cfg->nodes[i].name, cfg->nodes[j].name) == 0)
+				return cfg_fail(c, kpath, "%s is nodes[%u]'s name too",
+						CFG_Q(cfg->nodes[i].name), j);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Public interface */
 
@@ -381,6 +412,15 @@ tern_config_free(struct tern_config *cfg)
 		free(cfg->access[i].topic);
 	}
 	free(cfg->access);
+	free(cfg->lbs.listen);
+	free(cfg->lbs.cert);
+	free(cfg->lbs.key);
+	for (unsigned int i = 0; cfg->nodes != NULL && i < cfg->nb_nodes; i++)
+		free(cfg->nodes[i].name);
+	free(cfg->nodes);
+	free(cfg->node_link.cert);
+	free(cfg->node_link.key);
+	free(cfg->node_link.ca);
 	free(cfg);
 }
 
@@ -418,7 +458,7 @@ tern_config_parse(const char *yaml, size_t len, const char *name, char *err, siz
 	/* an empty document loads as NULL: every key is then missing */
 	if (cfg_convert_map(&c, "", raw, "") < 0 || cfg_check_ports(&c) < 0 ||
 	    cfg_check_predef(&c) < 0 || cfg_check_access(&c) < 0 ||
-	    cfg_check_coap(&c) < 0)
+	    cfg_check_coap(&c) < 0 || cfg_check_lbs(&c) < 0)
 		goto fail;
 	if (cfg_dup(&c.cfg->source, name != NULL ? name : "<string>") < 0) {
 		cfg_fail_at(&c, NULL, 0, "out of memory");

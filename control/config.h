@@ -31,6 +31,52 @@ struct tern_access {
 	bool allow;
 };
 
+/* An IP address and a TCP port (lbs.listen[], node_link.listen, nodes[].link). */
+struct tern_endpoint {
+	bool v6;
+	uint8_t addr[16];              /* network order; IPv4 in the first 4 bytes */
+	uint16_t port;                 /* host order; 0 = not set */
+};
+
+/* The OSAP load-balancing service (`lbs:`, docs/osap.md). */
+struct tern_lbs {
+	bool enabled;
+	uint16_t port;                 /* on every port's addresses; 0: not there */
+	struct tern_endpoint *listen;  /* further kernel addresses, nb_listen of them */
+	unsigned int nb_listen;
+	bool tls;
+	char *cert;                    /* PEM certificate chain (tls) */
+	char *key;                     /* PEM private key (tls) */
+	uint32_t max_connections;      /* open LBS connections at once */
+	uint32_t handshake_timeout;    /* s, connection to first address granted */
+	uint32_t idle_timeout;         /* s of silence a connection may keep */
+	uint32_t source_rate;          /* new connections per second per source address */
+	uint32_t device_rate;          /* authentications per minute per device */
+	uint32_t key_lifetime;         /* s a session key is valid */
+	uint32_t admit_lifetime;       /* s a node holds an admission for the device to connect */
+};
+
+/* An access node of the LBS's pool (`nodes[]`). */
+struct tern_node {
+	char *name;
+	bool v6;
+	uint8_t addr[16];              /* where devices reach it (MQTT-SN) */
+	uint16_t port;                 /* its MQTT-SN port */
+	uint32_t weight;
+	struct tern_endpoint link;     /* its node link */
+};
+
+/* The node link (`node_link:`): TLS with mutual authentication between tern instances. */
+struct tern_node_link {
+	bool listening;                /* node_link.address given: this instance is an access node */
+	struct tern_endpoint listen;   /* where it takes admissions */
+	char *cert;
+	char *key;
+	char *ca;
+	uint32_t interval;             /* s between two load reports asked of a node */
+	uint32_t timeout;              /* s without an answer before a node is down */
+};
+
 struct tern_config {
 	char *source;                  /* file path, or "<built-in>" */
 	char **eal_argv;               /* argv for the EAL; eal_argv[0] = "ternd" */
@@ -52,6 +98,10 @@ struct tern_config {
 	unsigned int nb_predef;
 	struct tern_access *access;    /* mqttsn.access, in order */
 	unsigned int nb_access;
+	struct tern_lbs lbs;
+	struct tern_node *nodes;       /* the LBS's access nodes; none: itself */
+	unsigned int nb_nodes;
+	struct tern_node_link node_link;
 };
 
 /* The configuration ternd runs without -c, and that scripts/demo uses. */

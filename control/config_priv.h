@@ -28,7 +28,7 @@
 
 #define CFG_MAX_DEPTH      16          /* the schema is 3 deep; deeper is a mistake */
 #define CFG_MAX_CHILDREN   32          /* keys per mapping in the table */
-#define CFG_MAX_KEYS       96          /* rows in the table (checked at build time) */
+#define CFG_MAX_KEYS       160         /* rows in the table (checked at build time) */
 #define CFG_PATH_LEN       1024
 #define CFG_KEY_SHOWN      64          /* longer keys are cut in paths and messages */
 #define CFG_DIM(a)         (sizeof(a) / sizeof((a)[0]))
@@ -113,6 +113,7 @@ extern const struct cfg_type cfg_t_group;
 extern const struct cfg_type cfg_t_enum;
 extern const struct cfg_type cfg_t_text;
 extern const struct cfg_type cfg_t_advaddr;
+extern const struct cfg_type cfg_t_addr;
 
 /* @s quoted, escaped and cut short for a message, in @buf; returns @buf. */
 const char *cfg_quote(const char *s, char *buf, size_t len);

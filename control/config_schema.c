@@ -507,6 +507,296 @@ cfg_show_access_perm(const struct tern_config *cfg, unsigned int idx)
 				 == (max) ? 1 : -1]))
 
 /* ------------------------------------------------------------------------ */
+/* lbs.*, nodes[], node_link.* (docs/osap.md) */
+
+static json_t *
+cfg_show_addr(bool v6, const uint8_t *addr)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(v6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)) == NULL)
+		return json_null();
+	return json_string(buf);
+}
+
+static json_t *
+cfg_show_str(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+#define CFG_LBS_UINT(field)                                                         \
+	static int cfg_store_lbs_##field(struct cfg_ctx *c, const union cfg_val *v)    \
+	{                                                                           \
+		c->cfg->lbs.field = (__typeof__(c->cfg->lbs.field))v->u;            \
+		return 0;                                                           \
+	}                                                                           \
+	static json_t *cfg_show_lbs_##field(const struct tern_config *cfg,          \
+					    unsigned int idx)                       \
+	{                                                                           \
+		(void)idx;                                                          \
+		return json_integer(cfg->lbs.field);                                \
+	}
+#define CFG_LBS_BOOL(field)                                                         \
+	static int cfg_store_lbs_##field(struct cfg_ctx *c, const union cfg_val *v)    \
+	{                                                                           \
+		c->cfg->lbs.field = v->b;                                           \
+		return 0;                                                           \
+	}                                                                           \
+	static json_t *cfg_show_lbs_##field(const struct tern_config *cfg,          \
+					    unsigned int idx)                       \
+	{                                                                           \
+		(void)idx;                                                          \
+		return json_boolean(cfg->lbs.field);                                \
+	}
+#define CFG_STR(name, expr)                                                         \
+	static int cfg_store_##name(struct cfg_ctx *c, const union cfg_val *v)         \
+	{                                                                           \
+		struct tern_config *cfg = c->cfg;                                   \
+		return cfg_dup(&(expr), v->s);                                      \
+	}                                                                           \
+	static json_t *cfg_show_##name(const struct tern_config *cfg, unsigned int idx) \
+	{                                                                           \
+		(void)idx;                                                          \
+		return cfg_show_str(expr);                                          \
+	}
+#define CFG_LINK_UINT(field)                                                        \
+	static int cfg_store_link_##field(struct cfg_ctx *c, const union cfg_val *v)   \
+	{                                                                           \
+		c->cfg->node_link.field = (uint32_t)v->u;                           \
+		return 0;                                                           \
+	}                                                                           \
+	static json_t *cfg_show_link_##field(const struct tern_config *cfg,         \
+					     unsigned int idx)                      \
+	{                                                                           \
+		(void)idx;                                                          \
+		return json_integer(cfg->node_link.field);                          \
+	}
+
+CFG_LBS_BOOL(enabled)
+CFG_LBS_BOOL(tls)
+CFG_LBS_UINT(port)
+CFG_LBS_UINT(max_connections)
+CFG_LBS_UINT(handshake_timeout)
+CFG_LBS_UINT(idle_timeout)
+CFG_LBS_UINT(source_rate)
+CFG_LBS_UINT(device_rate)
+CFG_LBS_UINT(key_lifetime)
+CFG_LBS_UINT(admit_lifetime)
+CFG_STR(lbs_cert, cfg->lbs.cert)
+CFG_STR(lbs_key, cfg->lbs.key)
+CFG_STR(link_cert, cfg->node_link.cert)
+CFG_STR(link_key, cfg->node_link.key)
+CFG_STR(link_ca, cfg->node_link.ca)
+CFG_LINK_UINT(interval)
+CFG_LINK_UINT(timeout)
+
+#define CFG_LINK(field)                                                             \
+	"node_link." #field, CFG_LEAF, &cfg_t_uint, .store = cfg_store_link_##field,     \
+	.show = cfg_show_link_##field
+
+#define CFG_LBS(field, type)                                                        \
+	"lbs." #field, CFG_LEAF, (type), .store = cfg_store_lbs_##field,            \
+	.show = cfg_show_lbs_##field
+
+static int
+cfg_store_lbs_listen(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->lbs.nb_listen = v->list.n;
+	if (v->list.n == 0)
+		return 0;
+	c->cfg->lbs.listen = calloc(v->list.n, sizeof(*c->cfg->lbs.listen));
+	return c->cfg->lbs.listen != NULL ? 0 : -ENOMEM;
+}
+
+static unsigned int
+cfg_count_lbs_listen(const struct tern_config *cfg)
+{
+	return cfg->lbs.nb_listen;
+}
+
+static int
+cfg_store_lbs_listen_address(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct tern_endpoint *e = &c->cfg->lbs.listen[c->idx];
+
+	e->v6 = v->ip.prefix == 128;
+	memcpy(e->addr, v->ip.addr, sizeof(e->addr));
+	return 0;
+}
+
+static json_t *
+cfg_show_lbs_listen_address(const struct tern_config *cfg, unsigned int idx)
+{
+	return cfg_show_addr(cfg->lbs.listen[idx].v6, cfg->lbs.listen[idx].addr);
+}
+
+static int
+cfg_store_lbs_listen_port(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->lbs.listen[c->idx].port = (uint16_t)v->u;
+	return 0;
+}
+
+static json_t *
+cfg_show_lbs_listen_port(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_integer(cfg->lbs.listen[idx].port);
+}
+
+static int
+cfg_store_nodes(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->nb_nodes = v->list.n;
+	if (v->list.n == 0)
+		return 0;
+	c->cfg->nodes = calloc(v->list.n, sizeof(*c->cfg->nodes));
+	return c->cfg->nodes != NULL ? 0 : -ENOMEM;
+}
+
+static unsigned int
+cfg_count_nodes(const struct tern_config *cfg)
+{
+	return cfg->nb_nodes;
+}
+
+static int
+cfg_store_node_name(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->nodes[c->idx].name, v->s);
+}
+
+static json_t *
+cfg_show_node_name(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg->nodes[idx].name);
+}
+
+static int
+cfg_store_node_address(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct tern_node *n = &c->cfg->nodes[c->idx];
+
+	n->v6 = v->ip.prefix == 128;
+	memcpy(n->addr, v->ip.addr, sizeof(n->addr));
+	return 0;
+}
+
+static json_t *
+cfg_show_node_address(const struct tern_config *cfg, unsigned int idx)
+{
+	return cfg_show_addr(cfg->nodes[idx].v6, cfg->nodes[idx].addr);
+}
+
+static int
+cfg_store_node_port(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->nodes[c->idx].port = (uint16_t)v->u;
+	return 0;
+}
+
+static json_t *
+cfg_show_node_port(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_integer(cfg->nodes[idx].port);
+}
+
+static int
+cfg_store_node_weight(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->nodes[c->idx].weight = (uint32_t)v->u;
+	return 0;
+}
+
+static json_t *
+cfg_show_node_weight(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_integer(cfg->nodes[idx].weight);
+}
+
+static int
+cfg_store_node_link_address(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct tern_endpoint *e = &c->cfg->nodes[c->idx].link;
+
+	e->v6 = v->ip.prefix == 128;
+	memcpy(e->addr, v->ip.addr, sizeof(e->addr));
+	return 0;
+}
+
+static json_t *
+cfg_show_node_link_address(const struct tern_config *cfg, unsigned int idx)
+{
+	const struct tern_endpoint *e = &cfg->nodes[idx].link;
+
+	return cfg_show_addr(e->v6, e->addr);
+}
+
+static int
+cfg_store_node_link_port(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->nodes[c->idx].link.port = (uint16_t)v->u;
+	return 0;
+}
+
+static json_t *
+cfg_show_node_link_port(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_integer(cfg->nodes[idx].link.port);
+}
+
+static int
+cfg_store_link_address(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct tern_endpoint *e = &c->cfg->node_link.listen;
+
+	e->v6 = v->ip.prefix == 128;
+	memcpy(e->addr, v->ip.addr, sizeof(e->addr));
+	c->cfg->node_link.listening = true;
+	return 0;
+}
+
+static json_t *
+cfg_show_link_address(const struct tern_config *cfg, unsigned int idx)
+{
+	const struct tern_endpoint *e = &cfg->node_link.listen;
+
+	(void)idx;
+	return cfg->node_link.listening ? cfg_show_addr(e->v6, e->addr) : json_null();
+}
+
+static int
+cfg_store_link_port(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->node_link.listen.port = (uint16_t)v->u;
+	return 0;
+}
+
+static json_t *
+cfg_show_link_port(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return json_integer(cfg->node_link.listen.port);
+}
+
+static const char *const cfg_admission_modes[] = { "open", "osap", NULL };
+
+static int
+cfg_store_admission(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->mqttsn.admission = strcmp(v->s, "osap") == 0 ? DP_ADMISSION_OSAP :
+							       DP_ADMISSION_OPEN;
+	return 0;
+}
+
+static json_t *
+cfg_show_admission(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return json_string(cfg->mqttsn.admission == DP_ADMISSION_OSAP ? "osap" : "open");
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const char *const cfg_default_args[] = {
 	"-l", "0-1", "--no-pci", "--no-huge", "-m", "512", "--file-prefix", "tern", NULL,
@@ -642,6 +932,11 @@ const struct cfg_key cfg_keys[] = {
 	  .min = 1, .max = CFG_FIT(advertise_interval, 65535),
 	  .doc = "Seconds between two ADVERTISEs (the specification's T_ADV: 15 minutes or "
 		 "more); also their Duration field." },
+	{ "mqttsn.admission", CFG_LEAF, &cfg_t_enum, .def = "open", .allowed = cfg_admission_modes,
+	  .store = cfg_store_admission, .show = cfg_show_admission,
+	  .doc = "`open`: any client id connects; a DevID the LBS admitted is an OSAP device "
+		 "(sealed payloads, docs/osap.md). `osap`: only admitted DevIDs connect. Either "
+		 "way a DevID with an admission is held to it (expiry, address)." },
 	{ "mqttsn.predefined", CFG_LIST, .min = 0, .max = 4096,
 	  .store = cfg_store_predef, .count = cfg_count_predef,
 	  .doc = "Predefined topic ids: known to every client without REGISTER. "
@@ -726,6 +1021,94 @@ const struct cfg_key cfg_keys[] = {
 	  .min = 1, .max = CFG_COAP_FIT(block1_timeout, 3600),
 	  .doc = "Seconds a Block1 upload may wait for its next block; then it is dropped and "
 		 "counted (coap_incomplete)." },
+	{ "lbs", CFG_MAP,
+	  .doc = "The OSAP load-balancing service (docs/osap.md): authenticates devices (the "
+		 "`registry`) and redirects them to an access node (`nodes`, or this instance)." },
+	{ CFG_LBS(enabled, &cfg_t_bool), .def = "false",
+	  .doc = "Run the LBS on this instance." },
+	{ CFG_LBS(port, &cfg_t_uint), .def = "4850", .min = 0, .max = 65535,
+	  .doc = "TCP port on every port's addresses (the router's own, reached through the "
+		 "exception path); 0: only `lbs.listen`. The draft assigns none." },
+	{ "lbs.listen", CFG_LIST, .min = 0, .max = 16,
+	  .store = cfg_store_lbs_listen, .count = cfg_count_lbs_listen,
+	  .doc = "Further addresses of the host's own interfaces to listen on." },
+	{ "lbs.listen[].address", CFG_LEAF, &cfg_t_addr, CFG_F_REQUIRED,
+	  .store = cfg_store_lbs_listen_address, .show = cfg_show_lbs_listen_address,
+	  .doc = "A local address (`0.0.0.0` / `::`: all)." },
+	{ "lbs.listen[].port", CFG_LEAF, &cfg_t_uint, .def = "4850", .min = 1, .max = 65535,
+	  .store = cfg_store_lbs_listen_port, .show = cfg_show_lbs_listen_port,
+	  .doc = "Its TCP port." },
+	{ CFG_LBS(tls, &cfg_t_bool), .def = "true",
+	  .doc = "TLS (1.2 and 1.3, Mozilla's intermediate policy) on every LBS connection; "
+		 "`false`: plain TCP, for devices that only use the draft's own encryption." },
+	{ "lbs.cert", CFG_LEAF, &cfg_t_path, .min = 1, .max = 4096, .def_doc = "none",
+	  .store = cfg_store_lbs_cert, .show = cfg_show_lbs_cert,
+	  .doc = "PEM certificate (chain) of the LBS; required with `tls`." },
+	{ "lbs.key", CFG_LEAF, &cfg_t_path, .min = 1, .max = 4096, .def_doc = "none",
+	  .store = cfg_store_lbs_key, .show = cfg_show_lbs_key,
+	  .doc = "PEM private key of `lbs.cert`." },
+	{ CFG_LBS(max_connections, &cfg_t_uint), .def = "1024", .min = 1, .max = 1000000,
+	  .doc = "LBS connections open at once; more are closed at accept (counted)." },
+	{ CFG_LBS(handshake_timeout, &cfg_t_uint), .def = "10", .min = 1, .max = 600,
+	  .doc = "Seconds from accept to the first address granted (TLS included)." },
+	{ CFG_LBS(idle_timeout, &cfg_t_uint), .def = "30", .min = 1, .max = 3600,
+	  .doc = "Seconds a connection may stay silent." },
+	{ CFG_LBS(source_rate, &cfg_t_uint), .def = "50", .min = 0, .max = 1000000,
+	  .doc = "New connections per second from one source address (a burst of twice as "
+		 "many); more are closed at accept (counted). 0: no limit." },
+	{ CFG_LBS(device_rate, &cfg_t_uint), .def = "30", .min = 0, .max = 1000000,
+	  .doc = "Authentications per minute of one serial number or DevID; more get ERROR "
+		 "rate_limited (counted). 0: no limit." },
+	{ CFG_LBS(key_lifetime, &cfg_t_uint), .def = "86400", .min = 60, .max = 31536000,
+	  .doc = "Seconds a session key is valid; then the node ends the device's session." },
+	{ CFG_LBS(admit_lifetime, &cfg_t_uint), .def = "300", .min = 5, .max = 86400,
+	  .doc = "Seconds a node keeps an admission for the device to connect." },
+	{ "nodes", CFG_LIST, .min = 0, .max = 1024,
+	  .store = cfg_store_nodes, .count = cfg_count_nodes,
+	  .doc = "The LBS's access nodes (tern instances with a `node_link`). None: the LBS "
+		 "redirects devices to this instance. `ternctl node.add/remove/drain` change the "
+		 "running pool." },
+	{ "nodes[].name", CFG_LEAF, &cfg_t_name, CFG_F_REQUIRED, .min = 1, .max = 31,
+	  .store = cfg_store_node_name, .show = cfg_show_node_name,
+	  .doc = "The node's name in commands and counters; unique." },
+	{ "nodes[].address", CFG_LEAF, &cfg_t_addr, CFG_F_REQUIRED,
+	  .store = cfg_store_node_address, .show = cfg_show_node_address,
+	  .doc = "The address devices reach the node at (in the address response)." },
+	{ "nodes[].port", CFG_LEAF, &cfg_t_uint, .def = "1883", .min = 1, .max = 65535,
+	  .store = cfg_store_node_port, .show = cfg_show_node_port,
+	  .doc = "The node's MQTT-SN port." },
+	{ "nodes[].weight", CFG_LEAF, &cfg_t_uint, .def = "100", .min = 1, .max = 10000,
+	  .store = cfg_store_node_weight, .show = cfg_show_node_weight,
+	  .doc = "Relative capacity: load is compared per unit of weight." },
+	{ "nodes[].link_address", CFG_LEAF, &cfg_t_addr, CFG_F_REQUIRED,
+	  .store = cfg_store_node_link_address, .show = cfg_show_node_link_address,
+	  .doc = "The node's `node_link.address`." },
+	{ "nodes[].link_port", CFG_LEAF, &cfg_t_uint, .def = "4851", .min = 1, .max = 65535,
+	  .store = cfg_store_node_link_port, .show = cfg_show_node_link_port,
+	  .doc = "The node's `node_link.port`." },
+	{ "node_link", CFG_MAP,
+	  .doc = "TLS between tern instances, both sides authenticated by certificates of "
+		 "`ca`: the LBS admits devices at its nodes and asks them for their load." },
+	{ "node_link.address", CFG_LEAF, &cfg_t_addr, .def_doc = "none: not an access node of another LBS",
+	  .store = cfg_store_link_address, .show = cfg_show_link_address,
+	  .doc = "Where this instance takes admissions from an LBS." },
+	{ "node_link.port", CFG_LEAF, &cfg_t_uint, .def = "4851", .min = 1, .max = 65535,
+	  .store = cfg_store_link_port, .show = cfg_show_link_port,
+	  .doc = "Its TCP port." },
+	{ "node_link.cert", CFG_LEAF, &cfg_t_path, .min = 1, .max = 4096, .def_doc = "none",
+	  .store = cfg_store_link_cert, .show = cfg_show_link_cert,
+	  .doc = "PEM certificate this instance shows on the node link (as server and as "
+		 "client); required with `node_link.address` or `nodes`." },
+	{ "node_link.key", CFG_LEAF, &cfg_t_path, .min = 1, .max = 4096, .def_doc = "none",
+	  .store = cfg_store_link_key, .show = cfg_show_link_key,
+	  .doc = "PEM private key of `node_link.cert`." },
+	{ "node_link.ca", CFG_LEAF, &cfg_t_path, .min = 1, .max = 4096, .def_doc = "none",
+	  .store = cfg_store_link_ca, .show = cfg_show_link_ca,
+	  .doc = "PEM CA certificate(s) the peer's certificate must chain to." },
+	{ CFG_LINK(interval), .def = "1", .min = 1, .max = 60,
+	  .doc = "Seconds between two load reports the LBS asks of each node." },
+	{ CFG_LINK(timeout), .def = "3", .min = 1, .max = 600,
+	  .doc = "Seconds without an answer after which the LBS takes a node as down." },
 };
 
 const size_t cfg_nb_keys = CFG_DIM(cfg_keys);

@@ -433,6 +433,41 @@ cfg_range_enum(const struct cfg_key *k, char *buf, size_t len)
 	cfg_join(k->allowed, "`", ", ", buf, len);
 }
 
+/* A host address: IPv4 or IPv6, unicast or the wildcard (any) address; prefix 32 or 128 says which. */
+static int
+cfg_parse_addr(const struct cfg_key *k, const char *s, union cfg_val *v, char *msg, size_t len)
+{
+	const uint8_t *a = v->ip.addr;
+
+	(void)k;
+	memset(v->ip.addr, 0, sizeof(v->ip.addr));
+	if (inet_pton(AF_INET, s, v->ip.addr) == 1) {
+		v->ip.prefix = 32;
+		if (a[0] >= 224) {
+			snprintf(msg, len, "%s is not a unicast address", CFG_Q(s));
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, v->ip.addr) == 1) {
+		v->ip.prefix = 128;
+		if (a[0] == 0xff) {
+			snprintf(msg, len, "%s is not a unicast address", CFG_Q(s));
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(msg, len, "%s is not an IPv4 or IPv6 address", CFG_Q(s));
+	return -EINVAL;
+}
+
+static void
+cfg_range_addr(const struct cfg_key *k, char *buf, size_t len)
+{
+	(void)k;
+	snprintf(buf, len, "IPv4 or IPv6, no prefix");
+}
+
 const struct cfg_type cfg_t_name = { "string", cfg_parse_name, cfg_range_name };
 const struct cfg_type cfg_t_device = { "string", cfg_parse_text, cfg_range_len };
 const struct cfg_type cfg_t_ipv4 = { "IPv4 address/prefix", cfg_parse_ipv4, cfg_range_ipv4 };
@@ -448,3 +483,4 @@ const struct cfg_type cfg_t_group = { "group name", cfg_parse_group, cfg_range_g
 const struct cfg_type cfg_t_enum = { "enum", cfg_parse_enum, cfg_range_enum };
 const struct cfg_type cfg_t_text = { "string", cfg_parse_text, cfg_range_len };
 const struct cfg_type cfg_t_advaddr = { "IP address", cfg_parse_advaddr, cfg_range_advaddr };
+const struct cfg_type cfg_t_addr = { "IP address", cfg_parse_addr, cfg_range_addr };

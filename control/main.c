@@ -21,6 +21,7 @@
 
 #include "control/config.h"
 #include "control/ctl.h"
+#include "control/lbs/lbs.h"
 #include "control/ternd.h"
 #include "dataplane/dp.h"
 
@@ -144,6 +145,7 @@ start(const char *src)
 	}
 	cmd_core_register();
 	cmd_device_register();
+	cmd_lbs_register();
 	cmd_conf_register();
 	cmd_coap_register();
 	cmd_mqttsn_register();
@@ -152,6 +154,13 @@ start(const char *src)
 	if (ret < 0) {
 		fprintf(stderr, "ternd: control socket %s: %s\n", config->ctl_socket, err);
 		return EXIT_FAILURE;
+	}
+	ret = lbs_link_start(base, config, err, sizeof(err));
+	if (ret == 0)
+		ret = lbs_start(base, config, ternd_registry, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "ternd: config %s: %s\n", src, err);
+		return EXIT_CONFIG;
 	}
 	if (tern_telemetry_register() < 0)
 		TERN_LOG(WARNING, "telemetry commands not registered");
@@ -192,6 +201,8 @@ run(void)
 	event_base_dispatch(base);
 
 	ctl_stop();
+	lbs_stop();
+	lbs_link_stop();
 	ternd_registry_close();
 	dp_stop();
 	audit = dp_audit(&in_use, &baseline);

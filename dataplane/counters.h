@@ -65,7 +65,18 @@
 	_(MQTTSN_TAKEN,        "mqttsn_taken",        "sessions ended because their client id connected from another address") \
 	_(MQTTSN_ENCAP_RX,     "mqttsn_encap_rx",     "messages received from forwarders (encapsulated, spec 5.5)") \
 	_(MQTTSN_ENCAP_TX,     "mqttsn_encap_tx",     "messages sent to clients through their forwarder") \
-	_(MQTTSN_ENCAP_BAD,    "mqttsn_encap_bad",    "encapsulated messages dropped: wireless node id longer than 16 bytes")
+	_(MQTTSN_ENCAP_BAD,    "mqttsn_encap_bad",    "encapsulated messages dropped: wireless node id longer than 16 bytes") \
+	_(OSAP_SESSIONS, "osap_sessions", "OSAP sessions established: an admitted DevID's CONNECT accepted and its session key installed") \
+	_(OSAP_CONNECT_REFUSED, "osap_connect_refused", "CONNECTs refused with 'rejected: not supported': no admission (mqttsn.admission osap), admission bound to another source, or replaced or revoked meanwhile") \
+	_(OSAP_EXPIRED, "osap_expired", "CONNECTs refused with 'rejected: not supported': the admission expired (connect window passed unbound, or key lifetime over)") \
+	_(OSAP_KEY_EXPIRED, "osap_key_expired", "OSAP sessions ended (DISCONNECT sent) because their session key's lifetime was over") \
+	_(OSAP_ENDED, "osap_ended", "sessions ended by the access node: admission revoked, or a plain session holding a client id that was then admitted") \
+	_(OSAP_OPENED, "osap_opened", "sealed PUBLISH payloads from OSAP devices opened and routed as plaintext") \
+	_(OSAP_BAD_SEAL, "osap_bad_seal", "sealed PUBLISH payloads dropped: too short, wrong direction, counter 0, wrong key or modified (QoS 1/2: PUBACK 'rejected: not supported')") \
+	_(OSAP_REPLAY, "osap_replay", "sealed PUBLISH payloads dropped as replays: counter seen before or older than the window (QoS 1/2 still acknowledged)") \
+	_(OSAP_SEALED, "osap_sealed", "PUBLISH payloads sealed for OSAP subscribers") \
+	_(OSAP_SEAL_TOO_BIG, "osap_seal_too_big", "deliveries to OSAP subscribers dropped: the sealed message (28 octets more) exceeds max_message_size or a buffer") \
+	_(OSAP_STALE, "osap_stale", "publications for an OSAP device dropped: built for a key it no longer has (new admission), or its key not installed yet")
 
 /* The CoAP node's counters (docs/coap.md): name, description. */
 #define FOREACH_COAP_CNT(_) \

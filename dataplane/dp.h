@@ -38,6 +38,12 @@ struct dp_port_params {
 	char exception_iface[DP_IFNAME_LEN]; /* its name; "" = "tern-<name>" */
 };
 
+/* Who may CONNECT to the MQTT-SN node (docs/mqttsn.md "OSAP devices"). */
+enum dp_admission {
+	DP_ADMISSION_OPEN = 0,         /* any client id; an admitted one is held to its admission */
+	DP_ADMISSION_OSAP = 1,         /* only DevIDs admitted with dp_osap_admit() */
+};
+
 /* The MQTT-SN node (docs/mqttsn.md); the configuration's mqttsn section. */
 struct dp_mqttsn_params {
 	bool enabled;
@@ -60,6 +66,7 @@ struct dp_mqttsn_params {
 	bool advertise;                /* send ADVERTISE to advertise_addr */
 	bool advertise_v6;
 	uint8_t advertise_addr[16];    /* network order; IPv4 in the first 4 bytes */
+	uint8_t admission;             /* enum dp_admission */
 };
 
 /* The CoAP node (docs/coap.md); the configuration's coap section. */
@@ -234,6 +241,101 @@ int dp_mqttsn_clients(const char *client_id, dp_mqttsn_client_fn cb, void *arg,
  *   may have been ended.
  */
 int dp_mqttsn_kick(const char *client_id, unsigned int *ended, char *err, size_t errlen);
+
+/* ---- OSAP devices at the MQTT-SN node (dataplane/osap_access.c, docs/osap.md 11) ---- */
+
+/*
+ * The load-balancing service admits a device at this access node: its DevID
+ * (the MQTT-SN client id it will CONNECT with), its 16-octet session key and
+ * two lifetimes. The node then holds that client id to the admission: its
+ * first accepted CONNECT binds the admission to the client's source (IP
+ * address and UDP port; behind a forwarder, with its wireless node id), a
+ * CONNECT from another source is refused with return code 0x03, and every
+ * PUBLISH payload to and from the device is sealed under the key
+ * (AES-128-GCM, docs/osap.md "Business messages at the access node"). In
+ * both admission modes a client id with an admission is held to it; in
+ * DP_ADMISSION_OSAP a client id without one is refused.
+ *
+ * The admission table is an RCU hash table: the main lcore is its only
+ * writer, the workers read it when a CONNECT arrives; a replaced or removed
+ * admission's key is wiped and freed after a grace period. Sessions copy the
+ * key when their CONNECT is accepted and wipe it when they end.
+ */
+
+#define DP_OSAP_DEVID_MAX DP_MQTTSN_CLIENT_ID_MAX  /* a DevID is an MQTT-SN client id */
+#define DP_OSAP_KEY_LEN 16
+#define DP_OSAP_LIFETIME_MAX 315360000u        /* 10 years, in seconds */
+
+/**
+ * Add the admission of DevID @p devid (@p len octets, 1..DP_OSAP_DEVID_MAX),
+ * or replace the one it has. The device must CONNECT within
+ * @p connect_lifetime_s seconds; its key (and any session using it) lives
+ * @p key_lifetime_s seconds from now, then the node ends the session (sends
+ * DISCONNECT, counts osap_key_expired). Both lifetimes 1..DP_OSAP_LIFETIME_MAX.
+ *
+ * Replacing an admission (a re-authenticated device, a new key) unbinds it:
+ * the next CONNECT of that DevID, from any source, takes the client id over
+ * (MQTT-SN client-id rules: a CleanSession-false CONNECT keeps the
+ * subscriptions) and uses the new key; a session still using the old key
+ * goes on until then. Adding an admission for a client id a plain (not
+ * admitted) session holds ends that session (counted osap_ended).
+ *
+ * Main lcore only. @p key is copied (the caller wipes its own copy).
+ * @return 0; -ENOTSUP (the MQTT-SN node is not running), -EINVAL (a length
+ *   or lifetime out of range), -ENOSPC (max_clients + max_clients / 4
+ *   admissions, at least 64, already), -ENOMEM; a message in @p err.
+ */
+int dp_osap_admit(const uint8_t *devid, size_t len, const uint8_t key[DP_OSAP_KEY_LEN],
+		  uint32_t connect_lifetime_s, uint32_t key_lifetime_s, char *err, size_t errlen);
+
+/**
+ * Remove the admission of @p devid and end its session if it has one (the
+ * owning worker sends DISCONNECT and counts osap_ended, asynchronously, at
+ * its next iteration). Main lcore only.
+ * @return 0; -ENOENT (no such admission), -ENOTSUP (the node is not running),
+ *   -EINVAL (@p len out of range).
+ */
+int dp_osap_revoke(const uint8_t *devid, size_t len);
+
+/* One admission as dp_osap_admissions() reports it; never the key. */
+struct dp_osap_admission {
+	char devid[DP_OSAP_DEVID_MAX + 1];     /* NUL-terminated (a DevID has no NUL in it) */
+	uint8_t devid_len;
+	bool bound;                    /* a CONNECT was accepted: addr/port are its source */
+	bool v6;
+	bool connected;                /* a session holds the client id now */
+	uint8_t addr[16];              /* IPv4 in the first 4 bytes; network order */
+	uint16_t port;                 /* UDP port, host order */
+	int16_t worker;                /* the worker owning that session; -1: none */
+	uint32_t connect_left_s;       /* seconds left to CONNECT (0: window closed) */
+	uint32_t key_left_s;           /* seconds left of the key (0: expired) */
+};
+
+typedef int (*dp_osap_admission_fn)(const struct dp_osap_admission *a, void *arg);
+
+/**
+ * Call @p cb for each admission, in no particular order; non-zero from @p cb
+ * stops the walk and is returned. "connected" and "worker" come from the
+ * control plane's map of client ids (at most one poll old). Main lcore only.
+ * @return 0, -ENOTSUP (the node is not running), or what @p cb returned.
+ */
+int dp_osap_admissions(dp_osap_admission_fn cb, void *arg);
+
+/* What an access node reports to the load-balancing service. */
+struct dp_mqttsn_load {
+	uint32_t sessions;             /* MQTT-SN sessions held (active, asleep or kept) */
+	uint32_t osap_sessions;        /* of which OSAP devices' (a key installed) */
+	uint32_t admissions;           /* admissions in the table */
+	uint64_t publish_rx;           /* PUBLISH messages received since start: monotonic,
+					* not reset by dp_counters_reset() */
+};
+
+/**
+ * The node's load: sums of what the workers published (relaxed reads, at
+ * most one iteration old). Main lcore (any thread, in fact: it only reads).
+ * @return 0, or -ENOTSUP when the MQTT-SN node is not running (*@p out zeroed).
+ */
+int dp_mqttsn_load(struct dp_mqttsn_load *out);
 
 /* ---- the MQTT-SN node's predefined topic ids (dataplane/mqttsn_conf.c) ---- */
 

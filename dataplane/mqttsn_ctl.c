@@ -111,6 +111,8 @@ mqttsn_setup(const struct dp_mqttsn_params *p, char *err, size_t errlen)
 			 rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	if (mq_osap_setup(err, errlen) < 0)
+		return -ENOMEM;
 	return mq_sess_setup(dp.nb_workers, err, errlen);
 }
 
@@ -130,6 +132,7 @@ mqttsn_teardown(void)
 	nb_backlog = 0;
 	rte_hash_free(cid_map);
 	cid_map = NULL;
+	mq_osap_teardown();
 	/* waits for the call_rcu work it queued */
 	topic_table_free(mq->topics);
 	rte_ring_free(mq->ops);
@@ -235,27 +238,59 @@ backlog_flush(void)
 	nb_backlog = k;
 }
 
-/* A CONNECT's client id: ours at once, or after its session is taken over. */
+int
+mq_cid_find(const char *id, size_t len, uint16_t *worker, uint32_t *session, uint32_t *gen)
+{
+	struct mq_cid k;
+	uintptr_t v;
+	void *data;
+
+	if (cid_map == NULL || len == 0 || len > DP_MQTTSN_CLIENT_ID_MAX)
+		return -ENOENT;
+	memset(&k, 0, sizeof(k));
+	k.len = (uint8_t)len;
+	memcpy(k.id, id, len);
+	if (rte_hash_lookup_data(cid_map, &k, &data) < 0)
+		return -ENOENT;
+	v = (uintptr_t)data;
+	*worker = (uint16_t)(v >> 1 & 0x7f);
+	*session = (uint32_t)(v >> 8 & 0xffffff);
+	*gen = (uint32_t)((uint64_t)v >> 32);
+	return 0;
+}
+
+/*
+ * A CONNECT's client id: ours at once, or after its session is taken over.
+ * An OSAP admission the id has is checked and bound first (osap_access.c).
+ */
 static void
 claim(struct mq_op *op)
 {
-	uintptr_t me = cid_val(op->worker, op->session, op->gen, false), v;
+	uintptr_t me = cid_val(op->worker, op->session, op->gen, false), v = 0;
 	struct mq_cid k;
 	void *data;
+	bool found;
+	int r;
 
 	cid_key(op, &k);
 	op->rc = 0;
 	op->taken = 0;
-	if (rte_hash_lookup_data(cid_map, &k, &data) < 0 || (uintptr_t)data == me) {
-		if (rte_hash_add_key_data(cid_map, &k, (void *)me) < 0)
-			op->rc = -ENOSPC;
+	found = rte_hash_lookup_data(cid_map, &k, &data) >= 0 && (uintptr_t)data != me;
+	if (found && ((v = (uintptr_t)data) & 1)) {
+		/* a takeover of this id is under way: the client tries again */
+		op->rc = -EBUSY;
 		mq_op_answer(op, op->worker);
 		return;
 	}
-	v = (uintptr_t)data;
-	if (v & 1) {
-		/* a takeover of this id is under way: the client tries again */
-		op->rc = -EBUSY;
+	r = mq_osap_claim(op);
+	if (r < 0) {
+		op->rc = r;
+		mq_op_answer(op, op->worker);
+		return;
+	}
+	if (!found) {
+		if (rte_hash_add_key_data(cid_map, &k, (void *)me) < 0)
+			op->rc = -ENOSPC;
 		mq_op_answer(op, op->worker);
 		return;
 	}

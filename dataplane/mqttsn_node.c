@@ -303,6 +303,9 @@ claim(struct dp_worker *w, struct mq_sess *s, bool clean)
 	op->clean = clean;
 	op->name_len = s->client_id_len;
 	memcpy(op->name, s->client_id, s->client_id_len);
+	/* the admission it presents (osap_access.c) and where it comes from */
+	op->adm_gen = s->osap ? w->mq->osap[s - w->mq->sess].pending_gen : 0;
+	op->src = s->key;
 	if (!mq_op_submit(w, op)) {
 		cnt(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED);
 		return false;
@@ -315,6 +318,7 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 	   const struct mq_key *key, struct mq_sess *s, const struct mqttsn_msg *msg)
 {
 	bool clean = (msg->flags & MQTTSN_FLAG_CLEAN) != 0;
+	int64_t adm;
 
 	if (msg->protocol_id != MQTTSN_PROTOCOL_ID) {
 		cnt(w, pidx, DP_CNT_MQTTSN_BAD_PROTO);
@@ -325,9 +329,19 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 		reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
 		return;
 	}
-	/* a clean session, or another client id from this address: a new session */
+	/* an OSAP admission the client id is held to (> 0), none (0), or refused */
+	adm = mq_osap_connect(w, pidx, msg->client_id.p, msg->client_id.len);
+	if (adm < 0) {
+		reply_rc(w, NULL, peer, pidx, MQTTSN_CONNACK, msg, MQTTSN_RC_NOT_SUPPORTED, 0);
+		return;
+	}
+	/*
+	 * A clean session, another client id from this address, or a session
+	 * that was plain and is admitted now (or the reverse): a new session.
+	 */
 	if (s != NULL && (clean || s->client_id_len != msg->client_id.len ||
-			  memcmp(s->client_id, msg->client_id.p, msg->client_id.len) != 0)) {
+			  memcmp(s->client_id, msg->client_id.p, msg->client_id.len) != 0 ||
+			  s->osap != (adm > 0))) {
 		mq_sess_end(w, s, MQ_END_GONE);
 		s = NULL;
 	}
@@ -356,6 +370,24 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 	s->silence_tsc = silence_tsc(s->keepalive);
 	s->expire = expiry(s);
 	s->connect_will = (msg->flags & MQTTSN_FLAG_WILL) != 0;
+	if (unlikely(adm > 0)) {
+		/*
+		 * An admitted DevID: every CONNECT is claimed, even by a session
+		 * that holds its client id already, because the control plane
+		 * binds the admission (osap_access.c); the key comes with the answer.
+		 */
+		w->mq->osap[s - w->mq->sess].pending_gen = (uint32_t)adm;
+		s->osap = true;
+		if (s->connect_stage == MQ_CONNECT_CLAIM)
+			return;   /* a CONNECT again: the answer to the first is on its way */
+		if (!claim(w, s, clean)) {
+			s->connect_stage = MQ_CONNECT_DONE;
+			reply_rc(w, s, NULL, 0, MQTTSN_CONNACK, msg, MQTTSN_RC_CONGESTION, 0);
+			return;
+		}
+		s->connect_stage = MQ_CONNECT_CLAIM;
+		return;
+	}
 	if (s->connect_stage == MQ_CONNECT_CLAIM && !s->claimed)
 		return;   /* a CONNECT again: the answer to the first is on its way */
 	if (!s->claimed && s->client_id_len > 0) {
@@ -423,7 +455,8 @@ take(struct dp_worker *w, struct mq_op *op)
 	    memcmp(s->client_id, op->name, op->name_len) == 0) {
 		for (uint16_t i = 0; !op->clean && i < s->nb_ids && i < room; i++)
 			nodes[op->nb_ids++] = (uintptr_t)s->ids[i] | (s->id_ready[i] ? 1 : 0);
-		if (!op->clean && s->nb_sleep > 0) {
+		/* an OSAP session's are sealed under its key: they die with it */
+		if (!op->clean && s->nb_sleep > 0 && !s->osap) {
 			/* what waited for the client goes to its new session */
 			struct mq_carry *c = mq_op_carry(op);
 			uint16_t croom = (uint16_t)((end - (uintptr_t)c) / sizeof(*c));
@@ -463,6 +496,14 @@ claimed(struct dp_worker *w, struct mq_sess *s, struct mq_op *op)
 {
 	struct mqttsn_msg req = { .msg_id = 0 };
 
+	if (op->rc == -EACCES || op->rc == -ETIMEDOUT) {
+		/* the admission refused it (osap_access.c): the session goes */
+		cnt(w, s->pidx, op->rc == -ETIMEDOUT ? DP_CNT_OSAP_EXPIRED :
+						      DP_CNT_OSAP_CONNECT_REFUSED);
+		reply_rc(w, s, NULL, 0, MQTTSN_CONNACK, &req, MQTTSN_RC_NOT_SUPPORTED, 0);
+		mq_sess_end(w, s, MQ_END_REFUSED);
+		return;
+	}
 	if (op->rc < 0) {
 		/* another CONNECT with this client id is being handled: try again later */
 		if (s->connect_stage == MQ_CONNECT_CLAIM) {
@@ -473,6 +514,21 @@ claimed(struct dp_worker *w, struct mq_sess *s, struct mq_op *op)
 	}
 	s->claimed = true;
 	s->nb_subs = (uint16_t)(s->nb_subs + op->rc);
+	if (unlikely(s->osap)) {
+		/* what waited was built for another key, or none: it cannot go out */
+		for (uint16_t i = 0; i < op->nb_carry; i++)
+			rte_pktmbuf_free(mq_op_carry(op)[i].pkt);
+		if (op->nb_carry > 0)
+			dp_cnt_add(w, s->pidx, DP_CNT_OSAP_STALE, op->nb_carry);
+		op->nb_carry = 0;
+		if (mq_osap_install(w, s) < 0) {
+			/* its admission was replaced or revoked meanwhile */
+			cnt(w, s->pidx, DP_CNT_OSAP_CONNECT_REFUSED);
+			reply_rc(w, s, NULL, 0, MQTTSN_CONNACK, &req, MQTTSN_RC_NOT_SUPPORTED, 0);
+			mq_sess_end(w, s, MQ_END_REFUSED);
+			return;
+		}
+	}
 	if (op->taken) {
 		cnt(w, s->pidx, DP_CNT_MQTTSN_TAKEOVERS);
 		if (s->nb_ids == 0) {
@@ -634,6 +690,10 @@ mq_done(struct dp_worker *w, struct mq_op *op)
 		take(w, op);
 		return;
 	}
+	if (op->kind == MQ_OP_OSAP_END) {
+		mq_osap_end(w, op);
+		return;
+	}
 	if (op->kind == MQ_OP_WILL) {
 		/* its session is gone: nobody to answer, only subscribers */
 		will_route(w, op);
@@ -737,6 +797,62 @@ publish_header(uint8_t *buf, size_t ph, uint8_t flags, uint16_t topic_id, uint16
 }
 
 /*
+ * The PUBLISH of @p m's payload to OSAP device @p s: sealed under its key
+ * with its next DOWN counter (docs/osap.md 11), so always a frame of its
+ * own, the payload copied in (and, with @p take, @p m released). NULL if
+ * no mbuf, no room, or the sealed message would exceed max_message_size.
+ */
+static __rte_noinline struct rte_mbuf *
+build_sealed(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
+	     const struct mq_pubmeta *meta, uint8_t flags, uint16_t topic_id, uint16_t msg_id,
+	     bool take)
+{
+	const struct net_udp_tpl *t = &s->tpl;
+	size_t slen = (size_t)meta->data_len + OSAP_BIZ_OVERHEAD;
+	size_t ph = mqttsn_publish_header_len(slen), hl = t->len + ph;
+	struct rte_mbuf *hdr = NULL;
+	const uint8_t *pt;
+	uint32_t sum;
+	uint8_t *buf;
+
+	if (t->len == 0)
+		goto fail;
+	if (ph + slen > mq->p.max_message_size) {
+		cnt(w, s->pidx, DP_CNT_OSAP_SEAL_TOO_BIG);
+		goto fail;
+	}
+	hdr = rte_pktmbuf_alloc(dp.pool);
+	if (hdr == NULL)
+		goto fail;
+	if (hl + slen > rte_pktmbuf_tailroom(hdr)) {
+		cnt(w, s->pidx, DP_CNT_OSAP_SEAL_TOO_BIG);
+		goto fail;
+	}
+	buf = rte_pktmbuf_mtod(hdr, uint8_t *);
+	/* the payload, where it lies if contiguous, else copied to where it is sealed in place */
+	pt = rte_pktmbuf_read(m, meta->data_off, meta->data_len, buf + hl + OSAP_BIZ_HDR_LEN);
+	if (pt == NULL ||
+	    mq_osap_seal(w, s, pt, meta->data_len, buf + hl, slen) < 0 ||
+	    publish_header(buf + t->len, ph, flags, topic_id, msg_id, slen, &sum) < 0 ||
+	    net_udp_tpl_write(buf, t, ph + slen,
+			      net_cksum_add32(sum, net_cksum_odd(net_cksum_add(0, buf + hl,
+									       slen)))) < 0)
+		goto fail;
+	hdr->data_len = (uint16_t)(hl + slen);
+	hdr->pkt_len = hdr->data_len;
+	if (s->key.wnid_len > 0)
+		cnt(w, s->pidx, DP_CNT_MQTTSN_ENCAP_TX);
+	if (take)
+		rte_pktmbuf_free(m);
+	return hdr;
+fail:
+	rte_pktmbuf_free(hdr);
+	if (take)
+		rte_pktmbuf_free(m);
+	return NULL;
+}
+
+/*
  * The PUBLISH of @p m's payload (as @p meta describes it) to @p s. With
  * @p take the caller's reference to @p m comes along (mq_route() found m
  * ours alone: no other worker has it, and whatever else points into it,
@@ -747,7 +863,7 @@ publish_header(uint8_t *buf, size_t ph, uint8_t flags, uint16_t topic_id, uint16
  * dropped. NULL (the reference taken dropped too) if no mbuf or no room.
  */
 static __rte_always_inline struct rte_mbuf *
-build_publish(struct dp_worker *w, const struct mq_sess *s, struct rte_mbuf *m,
+build_publish(struct dp_worker *w, struct mq_sess *s, struct rte_mbuf *m,
 	      const struct mq_pubmeta *meta, uint8_t tt, uint16_t topic_id, int qos,
 	      uint16_t msg_id, bool take)
 {
@@ -759,6 +875,8 @@ build_publish(struct dp_worker *w, const struct mq_sess *s, struct rte_mbuf *m,
 	uint32_t sum;
 	uint8_t *buf;
 
+	if (unlikely(s->osap))
+		return build_sealed(w, s, m, meta, flags, topic_id, msg_id, take);
 	if (t->len == 0) {
 		hdr = NULL;
 		goto fail;
@@ -1233,11 +1351,15 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 	   struct rte_mbuf *m, const uint8_t *frame)
 {
 	int qos = mqttsn_flags_qos(msg->flags);
+	const uint8_t *data = msg->data.p;
+	size_t dlen = msg->data.len;
 	struct topic *node = NULL;
 	char shortname[2];
 	uint8_t rc = MQTTSN_RC_ACCEPTED;
+	bool replay = false;
 
-	if (qos < 0 && !mq->p.qos_minus_one) {
+	/* QoS -1 has no session, so no key: not in OSAP admission mode */
+	if (qos < 0 && (!mq->p.qos_minus_one || mq->p.admission == DP_ADMISSION_OSAP)) {
 		cnt(w, pidx, DP_CNT_MQTTSN_NOT_SUPPORTED);
 		goto drop;
 	}
@@ -1289,18 +1411,34 @@ on_publish(struct dp_worker *w, uint16_t pidx, struct mq_sess *s, const struct m
 				 msg->topic_id);
 		goto drop;
 	}
+	if (s != NULL && unlikely(s->osap)) {
+		/* an OSAP device's data: opened in place, in the frame we own */
+		int r = mq_osap_open(w, s, (uint8_t *)(uintptr_t)data, &dlen);
+
+		if (r == -EBADMSG) {
+			if (qos > 0)
+				reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, MQTTSN_RC_NOT_SUPPORTED,
+					 msg->topic_id);
+			goto drop;
+		}
+		/* a replay is acknowledged (its PUBACK may have been lost), not routed */
+		replay = r == -EALREADY;
+		data += OSAP_BIZ_HDR_LEN;
+	}
 	if (qos == 2 && !qos2_receive(w, s, msg))
 		goto drop;
-	cnt(w, pidx, DP_CNT_MQTTSN_PUBLISHED);
 	if (qos == 1)
 		reply_rc(w, s, NULL, 0, MQTTSN_PUBACK, msg, MQTTSN_RC_ACCEPTED, msg->topic_id);
+	if (unlikely(replay))
+		goto drop;
+	cnt(w, pidx, DP_CNT_MQTTSN_PUBLISHED);
 	if (msg->flags & MQTTSN_FLAG_RETAIN)
 		retain(w, pidx, s, node != NULL ? node->name : shortname,
-		       node != NULL ? node->len : 2, msg->data.p, msg->data.len, qos);
+		       node != NULL ? node->len : 2, data, dlen, qos);
 	if (node == NULL)
 		goto drop;
-	route(w, pidx, node, m, msg->data.p, (uint16_t)(msg->data.p - frame),
-	      (uint16_t)msg->data.len, qos, (msg->flags & MQTTSN_FLAG_RETAIN) != 0, 0);
+	route(w, pidx, node, m, data, (uint16_t)(data - frame), (uint16_t)dlen, qos,
+	      (msg->flags & MQTTSN_FLAG_RETAIN) != 0, 0);
 	return;
 drop:
 	rte_pktmbuf_free(m);

@@ -54,6 +54,7 @@
 #include "proto/acl.h"
 #include "proto/mqttsn.h"
 #include "proto/net.h"
+#include "proto/osap_crypto.h"
 
 #define MQ_SCAN_PER_POLL 4
 #define MQ_RING 1024
@@ -180,6 +181,7 @@ struct mq_sess {
 	bool connect_will;        /* the CONNECT being handled asked for a will */
 	bool clean;               /* CleanSession of its CONNECT */
 	bool claimed;             /* the control plane maps our client id to us */
+	bool osap;                /* an OSAP device's: PUBLISH data sealed (mq_worker.osap) */
 	uint8_t will_flags;       /* QoS and RETAIN of the will */
 	uint16_t will_topic_len;  /* 0: no will */
 	uint16_t will_msg_len;
@@ -190,6 +192,19 @@ struct mq_sess {
 	bool acl_ok;
 	uint32_t acl_gen;
 	const struct topic *acl_node;
+};
+
+/*
+ * An OSAP session's key state (osap_access.c), in a per-worker array beside
+ * the sessions (mq_worker.osap[slot]), so a plain session carries none of it.
+ */
+struct mq_osap {
+	uint8_t key[OSAP_KEY_LEN];
+	uint32_t gen;             /* admission generation of the key; 0: none installed */
+	uint32_t pending_gen;     /* the admission the CONNECT being claimed presented */
+	uint64_t key_expire;      /* TSC: the session ends then */
+	uint64_t down;            /* the last DOWN counter used under this key */
+	struct osap_replay up;    /* UP counters accepted under this key */
 };
 
 /* Per worker. */
@@ -211,6 +226,10 @@ struct mq_worker {
 	uint32_t *cache;
 	uint32_t cache_mask;
 	struct dp_txbuf fwd[DP_MAX_WORKERS];   /* publications for other workers */
+	/* OSAP devices (osap_access.c): cold, touched only for sessions with s->osap */
+	struct mq_osap *osap;         /* [nb_slots] */
+	struct osap_aead *aead;       /* this worker's AES-GCM context: no allocation per packet */
+	uint32_t nb_osap;             /* sessions with a key installed (dp_mqttsn_load()) */
 };
 
 enum mq_op_kind {
@@ -251,6 +270,8 @@ enum mq_op_kind {
 	MQ_OP_TCONF,
 	/* control plane -> worker: end CoAP observer (session, gen) with 4.04 */
 	MQ_OP_UNOBSERVE,
+	/* control plane -> worker: end session (session, gen) for OSAP (osap_access.c) */
+	MQ_OP_OSAP_END,
 };
 
 /* Whose op: the answer goes to that node (mq_done() hands CoAP ones on). */
@@ -265,6 +286,9 @@ enum mq_end {
 	MQ_END_LOST,          /* keep-alive expired, retransmissions exhausted: the will goes */
 	MQ_END_TAKEN,         /* its client id connected from elsewhere */
 	MQ_END_EXPIRED,       /* kept (CleanSession false) and not reclaimed in time */
+	MQ_END_REFUSED,       /* its CONNECT was refused (OSAP): counted where refused */
+	MQ_END_KEY_EXPIRED,   /* an OSAP session whose key's lifetime is over */
+	MQ_END_OSAP_ENDED,    /* admission revoked, or a plain session of an admitted id */
 };
 
 
@@ -294,6 +318,8 @@ struct mq_op {
 	uint16_t nb_ids;      /* topic ids carried over: entries of mq_op_nodes() */
 	uint16_t nb_carry;    /* buffered publications carried over: mq_op_carry() */
 	uint16_t next_msg_id; /* the old session's, so carried msg ids stay unique */
+	uint32_t adm_gen;     /* CLAIM: the admission the CONNECT presented (0: none) */
+	struct mq_key src;    /* CLAIM: the client's source, for the admission's binding */
 	uint8_t proto;        /* enum mq_proto */
 	uint8_t method;       /* CoAP: the request's code (LIST, TCONF) */
 	uint16_t fmt;         /* RETAIN, WILL: CoAP Content-Format + 1 (0: unknown) */
@@ -366,6 +392,11 @@ struct mq_global {
 	uint64_t retry_tsc;
 	uint16_t out_mask;                /* msg id -> preferred out slot (mq_out_slot()) */
 	struct mq_worker *w[DP_MAX_WORKERS];
+	/* OSAP admissions (osap_access.c): written by the main lcore, read by workers */
+	struct cds_lfht *adm;
+	uint32_t nb_adm;                  /* entries in adm (relaxed atomic for readers) */
+	uint32_t adm_max;
+	uint32_t adm_gen;                 /* the last generation handed out */
 };
 
 extern struct mq_global *mq;
@@ -472,7 +503,62 @@ void mq_info_worker(struct dp_worker *w, struct mq_op *op);
 /* mqttsn_info.c: the control plane receives that answer (from mqttsn_control_poll). */
 void mq_info_answer(struct mq_op *op);
 
+/* osap_access.c: OSAP devices (docs/mqttsn.md "OSAP devices") */
+/** mqttsn_setup(): the admission table. @return 0 or -ENOMEM. */
+int mq_osap_setup(char *err, size_t errlen);
+/** mqttsn_teardown(), the workers stopped: the admission table, keys wiped. */
+void mq_osap_teardown(void);
+/** Per worker, at set-up: the key array and the AES-GCM context. @return 0 or -ENOMEM. */
+int mq_osap_worker_init(struct mq_worker *mw, int socket);
+void mq_osap_worker_free(struct mq_worker *mw);
+/**
+ * Worker, a CONNECT with client id @p id: the admission it is held to.
+ * @return its generation (> 0), 0 for a plain client, or -EACCES (refused:
+ *   not admitted in OSAP mode) or -ETIMEDOUT (the key's lifetime is over),
+ *   counted on @p pidx.
+ */
+int64_t mq_osap_connect(struct dp_worker *w, uint16_t pidx, const uint8_t *id, size_t len);
+/**
+ * Control plane, a CLAIM: check the admission of op->name against
+ * op->adm_gen and op->src, and bind it to op->src.
+ * @return 0 (go on), -EACCES (not admitted, bound elsewhere, or another
+ *   generation) or -ETIMEDOUT (expired).
+ */
+int mq_osap_claim(struct mq_op *op);
+/**
+ * Worker, the CLAIM of an OSAP session was accepted: install the key of
+ * admission s's pending generation. @return 0, or -EACCES if that
+ * admission is gone (the caller refuses the CONNECT).
+ */
+int mq_osap_install(struct dp_worker *w, struct mq_sess *s);
+/** Worker, at mq_sess_end() of an OSAP session: wipe its key. */
+void mq_osap_sess_end(struct mq_worker *mw, struct mq_sess *s);
+/** Worker, the timer scan: has the key of OSAP session @p s expired? */
+static inline bool
+mq_osap_key_expired(const struct mq_worker *mw, const struct mq_sess *s, uint64_t now)
+{
+	return now >= mw->osap[s - mw->sess].key_expire && mw->osap[s - mw->sess].gen != 0;
+}
+/**
+ * Worker, a PUBLISH of OSAP session @p s: open @p data[0..*@p len) in place
+ * (the plaintext is then at @p data + OSAP_BIZ_HDR_LEN, *@p len octets).
+ * @return 0, -EBADMSG (counted osap_bad_seal) or -EALREADY (a replay,
+ *   counted osap_replay).
+ */
+int mq_osap_open(struct dp_worker *w, struct mq_sess *s, uint8_t *data, size_t *len);
+/**
+ * Worker: seal @p len octets at @p pt for OSAP session @p s into @p out
+ * (@p cap octets; @p pt may be @p out + OSAP_BIZ_HDR_LEN) with its next
+ * DOWN counter. @return the sealed length, or -1 (counted).
+ */
+int mq_osap_seal(struct dp_worker *w, struct mq_sess *s, const uint8_t *pt, size_t len,
+		 uint8_t *out, size_t cap);
+/** Worker: MQ_OP_OSAP_END from the control plane. Takes @p op. */
+void mq_osap_end(struct dp_worker *w, struct mq_op *op);
+
 /* mqttsn_ctl.c */
+/** Main lcore: the session holding client id @p id, from the claim map. @return 0 or -ENOENT. */
+int mq_cid_find(const char *id, size_t len, uint16_t *worker, uint32_t *session, uint32_t *gen);
 /** Hand this worker's buffered publications to worker @p core's ring. */
 void mqttsn_flush_fwd(struct dp_worker *w, uint16_t core);
 struct mq_op *mq_op_new(uint8_t kind, struct dp_worker *w, const struct mq_sess *s);

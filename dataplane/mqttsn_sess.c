@@ -65,6 +65,7 @@ worker_free(struct mq_worker *mw)
 {
 	if (mw == NULL)
 		return;
+	mq_osap_worker_free(mw);
 	rte_hash_free(mw->by_addr);
 	rte_free(mw->cache);
 	rte_ring_free(mw->deliv);
@@ -129,7 +130,7 @@ worker_new(unsigned int wi, uint32_t slots, char *err, size_t errlen)
 	wl = rte_zmalloc_socket("mq_will", (size_t)slots * p->max_message_size, 0, socket);
 	if (mw->by_addr == NULL || mw->deliv == NULL || mw->done == NULL || mw->sess == NULL ||
 	    mw->free == NULL || mw->cache == NULL || ids == NULL || ready == NULL || out == NULL ||
-	    q2 == NULL || sq == NULL || wl == NULL) {
+	    q2 == NULL || sq == NULL || wl == NULL || mq_osap_worker_init(mw, socket) < 0) {
 		if (mw->sess != NULL) {
 			mw->sess[0].ids = ids;
 			mw->sess[0].id_ready = ready;
@@ -245,8 +246,9 @@ mq_sess_new(struct dp_worker *w, const struct mq_key *k)
 	s->will_msg_len = 0;
 	s->acl_node = NULL;
 	s->claimed = false;
+	s->osap = false;
 	s->clean = true;
-	mw->nb_active++;
+	__atomic_store_n(&mw->nb_active, mw->nb_active + 1, __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -358,6 +360,9 @@ mq_sess_end(struct dp_worker *w, struct mq_sess *s, enum mq_end how)
 		[MQ_END_LOST] = DP_CNT_MQTTSN_LOST,
 		[MQ_END_TAKEN] = DP_CNT_MQTTSN_TAKEN,
 		[MQ_END_EXPIRED] = DP_CNT_MQTTSN_EXPIRED,
+		[MQ_END_REFUSED] = DP_CNT_MAX,             /* counted where it was refused */
+		[MQ_END_KEY_EXPIRED] = DP_CNT_OSAP_KEY_EXPIRED,
+		[MQ_END_OSAP_ENDED] = DP_CNT_OSAP_ENDED,
 	};
 	struct mq_worker *mw = w->mq;
 	struct mq_op *op;
@@ -386,14 +391,17 @@ mq_sess_end(struct dp_worker *w, struct mq_sess *s, enum mq_end how)
 			 */
 			dp_cnt_add(w, s->pidx, DP_CNT_MQTTSN_OPS_FAILED, 1);
 	}
-	dp_cnt_add(w, s->pidx, counter[how], 1);
+	if (counter[how] != DP_CNT_MAX)
+		dp_cnt_add(w, s->pidx, counter[how], 1);
+	if (unlikely(s->osap))
+		mq_osap_sess_end(mw, s);   /* its key wiped */
 	rte_hash_del_key(mw->by_addr, &s->key);
 	s->state = MQ_FREE;
 	s->gen++;
 	s->nb_ids = 0;
 	s->nb_subs = 0;
 	s->claimed = false;
-	mw->nb_active--;
+	__atomic_store_n(&mw->nb_active, mw->nb_active - 1, __ATOMIC_RELAXED);
 	mw->free[mw->nb_slots - mw->nb_active - 1] = (uint32_t)(s - mw->sess);
 }
 
@@ -429,8 +437,16 @@ mq_sess_leave(struct dp_worker *w, struct mq_sess *s, bool lost)
 static void
 sess_timers(struct dp_worker *w, struct mq_sess *s, uint64_t now)
 {
+	struct mqttsn_msg bye = { .type = MQTTSN_DISCONNECT };
 	uint16_t n;
 
+	if (unlikely(s->osap) && mq_osap_key_expired(w->mq, s, now)) {
+		/* the session key's lifetime is over (docs/osap.md 11): the node ends it */
+		if (!mq_state_kept(s->state))
+			mq_send(w, s, NULL, 0, &bye);
+		mq_sess_end(w, s, MQ_END_KEY_EXPIRED);
+		return;
+	}
 	if (s->expire != 0 && now > s->expire) {
 		if (mq_state_kept(s->state))
 			mq_sess_end(w, s, MQ_END_EXPIRED);

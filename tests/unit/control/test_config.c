@@ -446,6 +446,25 @@ static const struct bad_case bad_cases[] = {
 	  { "mqttsn.advertise_address (line 6)", "is not an IPv4 or IPv6 address" } },
 	{ "session_expiry too long", PORT0 "mqttsn:\n  session_expiry: 604801\n",
 	  { "mqttsn.session_expiry (line 6): 604801 is out of range (0..604800)" } },
+	{ "lbs with TLS and no certificate", PORT0 "lbs:\n  enabled: true\n",
+	  { "lbs.cert", "required with lbs.tls true" } },
+	{ "lbs listening nowhere", PORT0 "lbs:\n  enabled: true\n  tls: false\n  port: 0\n",
+	  { "lbs.port", "listen nowhere" } },
+	{ "lbs.listen with a multicast address", PORT0 "lbs:\n  listen:\n    - address: 224.0.0.1\n",
+	  { "lbs.listen[0].address (line 7)", "not a unicast address" } },
+	{ "nodes without the LBS", PORT0 "nodes:\n  - {name: b, address: 198.51.100.1, "
+	  "link_address: 203.0.113.2}\nnode_link:\n  cert: /c\n  key: /k\n  ca: /a\n",
+	  { "nodes", "set lbs.enabled: true" } },
+	{ "nodes without node-link certificates", PORT0 "lbs:\n  enabled: true\n  tls: false\n"
+	  "nodes:\n  - {name: b, address: 198.51.100.1, link_address: 203.0.113.2}\n",
+	  { "node_link.cert", "mutual TLS" } },
+	{ "two nodes with one name", PORT0 "lbs:\n  enabled: true\n  tls: false\n"
+	  "nodes:\n  - {name: b, address: 198.51.100.1, link_address: 203.0.113.2}\n"
+	  "  - {name: b, address: 198.51.100.2, link_address: 203.0.113.3}\n"
+	  "node_link:\n  cert: /c\n  key: /k\n  ca: /a\n",
+	  { "nodes[1].name", "nodes[0]'s name too" } },
+	{ "admission mode unknown", PORT0 "mqttsn:\n  admission: closed\n",
+	  { "mqttsn.admission (line 6)", "not one of open, osap" } },
 };
 
 static void
@@ -646,7 +665,7 @@ test_mqttsn(void)
 	/* JSON: the same key names, integers and booleans, and back */
 	j = tern_config_to_json(cfg);
 	jm = json_object_get(j, "mqttsn");
-	is_int(json_object_size(jm), 20, "mqttsn in JSON: 20 keys");
+	is_int(json_object_size(jm), 21, "mqttsn in JSON: 21 keys");
 	ok(json_is_true(json_object_get(jm, "enabled")), "mqttsn.enabled a JSON boolean");
 	is_int(json_integer_value(json_object_get(jm, "port")), 65535, "mqttsn.port in JSON");
 	is_int(json_integer_value(json_object_get(jm, "max_subscriptions_per_client")), 1024,
