@@ -269,20 +269,21 @@ claim(struct mq_op *op)
 	uintptr_t me = cid_val(op->worker, op->session, op->gen, false), v = 0;
 	struct mq_cid k;
 	void *data;
-	bool found;
+	bool found, held;
 	int r;
 
 	cid_key(op, &k);
 	op->rc = 0;
 	op->taken = 0;
-	found = rte_hash_lookup_data(cid_map, &k, &data) >= 0 && (uintptr_t)data != me;
+	held = rte_hash_lookup_data(cid_map, &k, &data) >= 0;
+	found = held && (uintptr_t)data != me;
 	if (found && ((v = (uintptr_t)data) & 1)) {
 		/* a takeover of this id is under way: the client tries again */
 		op->rc = -EBUSY;
 		mq_op_answer(op, op->worker);
 		return;
 	}
-	r = mq_osap_claim(op);
+	r = mq_osap_claim(op, held);
 	if (r < 0) {
 		op->rc = r;
 		mq_op_answer(op, op->worker);

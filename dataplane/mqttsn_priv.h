@@ -520,11 +520,15 @@ void mq_osap_worker_free(struct mq_worker *mw);
 int64_t mq_osap_connect(struct dp_worker *w, uint16_t pidx, const uint8_t *id, size_t len);
 /**
  * Control plane, a CLAIM: check the admission of op->name against
- * op->adm_gen and op->src, and bind it to op->src.
- * @return 0 (go on), -EACCES (not admitted, bound elsewhere, or another
- *   generation) or -ETIMEDOUT (expired).
+ * op->adm_gen and op->src, and bind it to op->src. @p held: a session
+ * (this one or another) holds the client id now. An admission admits one
+ * session: once bound, a CLAIM finding no session that holds the id means
+ * the admitted session ended, and is refused (its key's counters ended with
+ * it; a new session would reuse nonces).
+ * @return 0 (go on), -EACCES (not admitted, bound elsewhere, spent, or
+ *   another generation) or -ETIMEDOUT (expired).
  */
-int mq_osap_claim(struct mq_op *op);
+int mq_osap_claim(struct mq_op *op, bool held);
 /**
  * Worker, the CLAIM of an OSAP session was accepted: install the key of
  * admission s's pending generation. @return 0, or -EACCES if that

@@ -244,10 +244,8 @@ record(const struct lbs_admission *a, const char *node)
 	if (!id_str(id, sizeof(id), a->devid, a->devid_len))
 		return;
 	rc = lbs_reg_get_by_devid(be.reg, id, &d);
-	if (rc == 0)
+	if (rc == 0)   /* one commit: key, expiry, node and last seen */
 		rc = lbs_reg_set_session(be.reg, d.serial, a->session_key, a->key_expiry, node);
-	if (rc == 0)
-		rc = lbs_reg_touch(be.reg, d.serial);
 	OPENSSL_cleanse(&d, sizeof(d));
 	if (rc < 0)
 		(void)reg_failed("session", rc);

@@ -81,8 +81,9 @@ static const char reg_schema[] =
 	X(DEVID_OF, "SELECT devid FROM device WHERE serial = ?1") \
 	X(GRANT_DEVID, "UPDATE device SET devid = ?2 WHERE serial = ?1 AND devid IS NULL") \
 	X(MASTER, "UPDATE device SET master_key = ?2 WHERE serial = ?1") \
-	X(SESSION, "UPDATE device SET session_key = ?2, session_expiry = ?3, node = ?4" \
-		   " WHERE serial = ?1") \
+	X(SESSION, "UPDATE device SET session_key = ?2, session_expiry = ?3, node = ?4," \
+		   " last_seen = CASE WHEN ?2 IS NULL THEN last_seen" \
+		   " ELSE CAST(strftime('%s', 'now') AS INTEGER) END WHERE serial = ?1") \
 	X(TOUCH, "UPDATE device SET last_seen = ?2 WHERE serial = ?1") \
 	X(LIST_FROM, "SELECT " REG_COLS " FROM device WHERE serial >= ?1 ORDER BY serial") \
 	X(LIST_RANGE, "SELECT " REG_COLS " FROM device WHERE serial >= ?1 AND serial < ?2" \

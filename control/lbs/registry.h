@@ -167,7 +167,8 @@ int lbs_reg_set_master_key(struct lbs_reg *r, const char *serial,
 			   const uint8_t key[OSAP_KEY_LEN]);
 
 /**
- * Store a device's session key, its expiry and the access node it is sent to.
+ * Store a device's session key, its expiry and the access node it is sent to;
+ * with a key, the last-seen time becomes now as well (one commit).
  *
  * @param key     the session key; NULL clears key and expiry
  * @param expiry  epoch seconds, > 0 when @p key is given (ignored otherwise)

@@ -23,11 +23,14 @@
  *   0 RAW          c len body[len]         the body as is (variant 1: len + 256;
  *                                          variant 2: from 0.0.0.0 or ::, port 0)
  *   1 CONNECT      c flags dur16 n id[n]   n % 32; 0: the client's own ("cl<index>");
- *                                          variant 1: a bad protocol id
+ *                                          variant 1: a bad protocol id; variant 2: n
+ *                                          names a DevID (n & 3, no id[]), see OSAP
  *   2 REGISTER     c msgid16 n name[n]     n % 64; 0: a stock name (variant)
  *   3 SUBSCRIBE    c flags msgid16 then n name[n] (normal: as REGISTER) or topic16
  *   4 UNSUBSCRIBE  as SUBSCRIBE
  *   5 PUBLISH      c flags topic16 msgid16 n data[n]
+ *                                          variant 1: c flags topic16 msgid16 sel ctr16
+ *                                          n data[n], data sealed as a device would
  *   6 ACK          c msgid16 topic16 rc    variant % 5: REGACK PUBACK PUBREC PUBREL PUBCOMP
  *   7 ANSWER       c rc                    acknowledge one of the last 4 REGISTER, PUBLISH
  *                                          (QoS 1/2) or PUBREL the router sent to c
@@ -39,11 +42,29 @@
  *                                          empty form, else a stock name (flags & 7)
  *  11 WILLMSG      c n msg[n]              variant 1: WILLMSGUPD
  *  12 POLL                                 worker (variant & 1), both if variant & 2
- *  13 CONTROL                              the control plane's share, once
+ *  13 CONTROL                              the control plane's share, once;
+ *                                          variant 1: ADMIT d cw kl, 2: REVOKE d,
+ *                                          3: MODE m, 4: LIST (see OSAP)
  *  14 ADVANCE      units                   time passes (variant 1: units * 256)
  *  15 SETTLE
  * Structured messages take the fuzzer's fields and only fix what the
  * encoder (proto/mqttsn.h) refuses; RAW covers everything else.
+ *
+ * OSAP devices (docs/mqttsn.md "OSAP devices"). Four DevIDs, d & 3:
+ * "dev0", "dev1", "cl0", "cl1" (the last two are clients 0 and 1's own
+ * client ids, so a plain CONNECT of theirs meets an admission). ADMIT
+ * calls dp_osap_admit() for DevID d with a connect window of cw * 10 s and
+ * a key lifetime of kl * 10 s (0: refused, -EINVAL) and a key of its own:
+ * every admission of an input has a different fixed key (up to MAX_ADM
+ * admissions, later ones are skipped). REVOKE calls dp_osap_revoke(), MODE
+ * sets mqttsn.admission (m & 1: osap, else open), LIST walks
+ * dp_osap_admissions() and dp_mqttsn_load(). A sealed PUBLISH's sel byte:
+ * DevID sel & 3, sealed under its latest admission's key (sel & 4: the one
+ * before; none in this input: a key never admitted), direction UP (sel & 8:
+ * DOWN), counter ctr16 (sel & 0x20: ctr16 << 20; 0: a zero counter field
+ * on a seal made with 1), then sel & 0x10 flips a tag bit and sel & 0x40 a
+ * counter bit. So the fuzzer gets valid seals, replays, old keys and bad
+ * tags from one byte.
  *
  * Time. The node reads the TSC (rte_get_tsc_cycles(), inline): it cannot
  * be faked, so the node is configured so that real time never matters
@@ -52,9 +73,14 @@
  * ADVANCE moves time instead: it pulls every deadline the sessions hold
  * (keep-alive expiry, retransmission) earlier by units * 10 s of TSC, which
  * is what the clock moving forward would do. The timer scan itself runs on
- * the next POLL. An input runs for far less than 10 s, so the outcome of an
- * input does not depend on how fast it runs (FUZZ_MQTTSN_SESS_TRACE=1 in
- * the environment prints every message the router sends).
+ * the next POLL. ADVANCE pulls the OSAP deadlines as well: each session's
+ * key lifetime and each admission's connect window and key lifetime
+ * (through struct adm_mirror, a copy of osap_access.c's private struct
+ * mq_adm that every ADMIT checks against what it gave dp_osap_admit()).
+ * An input runs for far less than 10 s, so the outcome of an input does
+ * not depend on how fast it runs (FUZZ_MQTTSN_SESS_TRACE=1 in the
+ * environment prints every message the router sends, and the OSAP
+ * counters of each input).
  *
  * Checked after every step, abort() on failure:
  *  - every frame the router sends is a well-formed UDP datagram (checksums
@@ -62,10 +88,27 @@
  *    of the clients (no VLAN tag but theirs), carrying one MQTT-SN message
  *    that decodes, of a type a gateway sends, with sane fields;
  *  - the session tables agree with themselves: active count, free-slot
- *    stack, address hash, each session's limits, held messages own an mbuf.
- * After the input: every session is ended (a kick through the control
+ *    stack, address hash, each session's limits, held messages own an mbuf;
+ *    a free slot's OSAP key state is wiped, only OSAP sessions have a key,
+ *    it is the key of one of this input's admissions, nb_osap counts them;
+ *  - a PUBLISH to a session with a key installed that opens under that key
+ *    (direction DOWN) never reuses a DOWN counter of that key for another
+ *    payload (a retransmission repeats the same bytes): AES-GCM nonces are
+ *    never reused (docs/osap.md 11, "Nonce uniqueness");
+ *  - a sealed PUBLISH step that settles (from a quiet data plane) opens at
+ *    most once, only if its seal is genuine (an admission's key, UP, not
+ *    modified, counter > 0), and never for an (admission, counter) opened
+ *    before in this input: a replay never gets through;
+ *  - ADMIT, REVOKE and LIST answer as the admissions made say.
+ * Two switches in the environment let fuzzing go on past what the node is
+ * known to get wrong: FUZZ_MQTTSN_SESS_PER_SESSION=1 holds the two counter
+ * checks to each session rather than to the key (key_holder()),
+ * FUZZ_MQTTSN_SESS_ALIGN_IDS=1 8-aligns CONNECT client ids (align_ids).
+ * After the input: every admission made is revoked and the admission mode
+ * is open again, every session is ended (a kick through the control
  * plane's KICK op for those active, a DISCONNECT from the client for the
  * rest; none may survive), the workers and control plane settle, and
+ *  - the admission table is empty, no session holds a key;
  *  - nothing is left in flight: rings, buffers, ops, backlog;
  *  - the topic table holds no subscription and no session, the client id
  *    map (when there is one) no entry;
@@ -99,11 +142,13 @@
 #include <rte_ring.h>
 
 #include <urcu-qsbr.h>
+#include <urcu/rculfhash.h>
 
 #include "dataplane/mqttsn_priv.h"
 #include "dataplane/topic_table.h"
 #include "proto/mqttsn.h"
 #include "proto/net.h"
+#include "proto/osap_crypto.h"
 
 #define CHECK(cond) do { if (!(cond)) failed(#cond, __LINE__); } while (0)
 
@@ -119,6 +164,10 @@
 #define VDEV "net_ring_fz0"
 #define REAPERS 8
 #define DEAD_MAX 64
+#define NB_DEVIDS 4
+#define MAX_ADM 16                    /* admissions per input */
+#define DOWN_SEEN 256                 /* DOWN counters remembered per admission */
+#define UP_SEEN 256                   /* (admission, UP counter) pairs opened per input */
 
 static const struct dp_mqttsn_params params = {
 	.enabled = true,
@@ -150,7 +199,70 @@ static uint64_t baseline;                     /* mbufs in use after set-up */
 static uint64_t unit;                         /* ADVANCE: TSC cycles per unit */
 /* LeakSanitizer does not scan DPDK memory, where mq lives: the table's root for it */
 static struct topic_table *topics_root;
+/* ... and for what osap_access.c keeps there: the admission table, the workers' AEAD contexts */
+static struct cds_lfht *adm_root;
+static struct osap_aead *aead_root[NB_WORKERS];
 static bool trace;                            /* FUZZ_MQTTSN_SESS_TRACE: print what is sent */
+/*
+ * FUZZ_MQTTSN_SESS_ALIGN_IDS: the client id of a CONNECT is 8-aligned in
+ * its mbuf. osap_access.c hashes the id where it lies in the frame with
+ * rte_hash_crc(), whose 8-octet loads UBSan stops at when it is not
+ * aligned; this lets fuzzing go on past that.
+ */
+static bool align_ids;
+static size_t align_off = SIZE_MAX;           /* offset in the datagram to align; none */
+
+static const char *const devids[NB_DEVIDS] = { "dev0", "dev1", "cl0", "cl1" };
+
+/*
+ * A copy of osap_access.c's struct mq_adm (private there), so that ADVANCE
+ * can move an admission's deadlines: they are TSC values compared with the
+ * clock. adm_verify() checks it against every admission made: if the two
+ * drift apart, the first ADMIT fails loudly.
+ */
+struct adm_mirror {
+	struct cds_lfht_node node;
+	struct rcu_head rcu;
+	uint32_t gen;
+	uint8_t len;
+	char devid[DP_OSAP_DEVID_MAX + 1];
+	uint8_t key[OSAP_KEY_LEN];
+	uint64_t connect_deadline;
+	uint64_t key_deadline;
+	bool bound;
+	struct mq_key src;
+};
+
+/* The OSAP side of an input: what was admitted, and what the checks remember. */
+static struct {
+	struct {
+		uint8_t d;
+		uint8_t key[OSAP_KEY_LEN];
+		uint64_t down_used[DOWN_SEEN / 64];         /* DOWN counters seen */
+		uint8_t down_tag[DOWN_SEEN][OSAP_TAG_LEN];  /* the tag each was sent with */
+		uint64_t holder;                            /* the last session with the key */
+	} a[MAX_ADM];
+	unsigned int nb_adm;
+	int cur[NB_DEVIDS], prev[NB_DEVIDS];            /* a DevID's last two admissions */
+	bool listed[NB_DEVIDS];                         /* in the admission table */
+	struct {
+		unsigned int adm;
+		uint64_t ctr;
+	} up[UP_SEEN];
+	unsigned int nb_up;
+	struct osap_aead *aead;
+	uint64_t down_opened;                           /* for the trace */
+	bool per_session;                               /* FUZZ_MQTTSN_SESS_PER_SESSION */
+} ox;
+
+/* A sealed PUBLISH step being watched (step() and up_check()). */
+struct up_watch {
+	bool on;
+	bool genuine;             /* should open: an admission's key, UP, intact, counter > 0 */
+	int adm;                  /* -1: a key never admitted */
+	uint64_t ctr;
+	uint64_t opened;          /* osap_opened before */
+};
 
 /* The last messages the router sent each client that it wants acknowledged. */
 static struct {
@@ -275,6 +387,9 @@ send_from(const struct net_if *src, bool v6, bool vlan, uint16_t tci, uint16_t s
 	memcpy(to.mac, router_mac, 6);
 	memcpy(to.addr, v6 ? router_ip6 : router_ip4, v6 ? 16 : 4);
 	hl = net_udp_header_len(&to);
+	if (align_off != SIZE_MAX)
+		m->data_off = (uint16_t)(m->data_off +
+					 (8 - (m->data_off + hl + align_off) % 8) % 8);
 	CHECK(hl + len <= rte_pktmbuf_tailroom(m));
 	buf = rte_pktmbuf_mtod(m, uint8_t *);
 	if (len > 0)
@@ -329,8 +444,385 @@ send_msg(uint8_t c, const struct mqttsn_msg *m)
 		e.encap.node_id = (struct mqttsn_view){ &node, 1 };
 	}
 	len = mqttsn_encode(buf, sizeof(buf), &e);
-	if (len > 0)
-		send_body(c, buf, (size_t)len);
+	if (len <= 0)
+		return;
+	/* a CONNECT ends with its client id */
+	if (align_ids && m->type == MQTTSN_CONNECT)
+		align_off = (size_t)len - m->client_id.len;
+	send_body(c, buf, (size_t)len);
+	align_off = SIZE_MAX;
+}
+
+/* ---- OSAP devices ---- */
+
+static uint64_t
+total(enum dp_cnt cnt)
+{
+	struct dp_counters c;
+	uint64_t sum = 0;
+
+	for (unsigned int j = 0; j < NB_WORKERS; j++) {
+		dp_counters_get(0, j, &c);
+		sum += c.v[cnt];
+	}
+	return sum;
+}
+
+/* The key of this input's admission @p i (of DevID @p d); i = MAX_ADM: a key never admitted. */
+static void
+adm_key(unsigned int i, unsigned int d, uint8_t key[OSAP_KEY_LEN])
+{
+	for (unsigned int j = 0; j < OSAP_KEY_LEN; j++)
+		key[j] = (uint8_t)(0x5a ^ j * 29);
+	key[0] = (uint8_t)i;
+	key[1] = (uint8_t)d;
+}
+
+/* Which admission of this input gave @p key; -1 if none. */
+static int
+adm_of_key(const uint8_t *key)
+{
+	for (unsigned int i = 0; i < ox.nb_adm; i++)
+		if (memcmp(ox.a[i].key, key, OSAP_KEY_LEN) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * @p fn on every entry of the admission table (this thread is its writer).
+ * Not cds_lfht_for_each_entry(): at the end of the table it takes
+ * caa_container_of() of NULL, which UBSan reports (pointer-overflow).
+ */
+static unsigned int
+adm_each(void (*fn)(struct adm_mirror *, void *), void *arg)
+{
+	struct cds_lfht_node *n;
+	struct cds_lfht_iter it;
+	unsigned int nb = 0;
+
+	rcu_thread_online();
+	rcu_read_lock();
+	for (cds_lfht_first(mq->adm, &it); (n = cds_lfht_iter_get_node(&it)) != NULL;
+	     cds_lfht_next(mq->adm, &it)) {
+		if (fn != NULL)
+			fn(caa_container_of(n, struct adm_mirror, node), arg);
+		nb++;
+	}
+	rcu_read_unlock();
+	rcu_thread_offline();
+	return nb;
+}
+
+struct adm_expect {
+	const char *devid;
+	const uint8_t *key;
+	uint64_t t0, t1, connect, life;     /* TSC */
+	unsigned int found;
+};
+
+static void
+adm_verify_one(struct adm_mirror *a, void *arg)
+{
+	struct adm_expect *e = arg;
+	size_t len = strlen(e->devid);
+
+	if (a->len != len || memcmp(a->devid, e->devid, len) != 0)
+		return;
+	e->found++;
+	if (a->gen != mq->adm_gen || memcmp(a->key, e->key, OSAP_KEY_LEN) != 0 || a->bound ||
+	    a->connect_deadline < e->t0 + e->connect || a->connect_deadline > e->t1 + e->connect ||
+	    a->key_deadline < e->t0 + e->life || a->key_deadline > e->t1 + e->life)
+		failed("struct adm_mirror matches osap_access.c's struct mq_adm", __LINE__);
+}
+
+/* Time passes for an admission: its deadlines come @p arg TSC cycles closer. */
+static void
+adm_advance_one(struct adm_mirror *a, void *arg)
+{
+	uint64_t d = *(const uint64_t *)arg;
+
+	a->connect_deadline = a->connect_deadline > d + 1 ? a->connect_deadline - d : 1;
+	a->key_deadline = a->key_deadline > d + 1 ? a->key_deadline - d : 1;
+}
+
+static void
+osap_admit(uint8_t d, uint8_t cw, uint8_t kl)
+{
+	uint32_t cs = cw * 10u, ks = kl * 10u;
+	uint64_t hz = rte_get_tsc_hz();
+	struct adm_expect e = { .devid = devids[d & 3], .connect = cs * hz, .life = ks * hz };
+	unsigned int i = ox.nb_adm;
+	uint8_t key[OSAP_KEY_LEN];
+	char err[128];
+	int rc;
+
+	d &= 3;
+	if (i == MAX_ADM)
+		return;
+	adm_key(i, d, key);
+	e.key = key;
+	e.t0 = rte_get_tsc_cycles();
+	rc = dp_osap_admit((const uint8_t *)devids[d], strlen(devids[d]), key, cs, ks, err,
+			   sizeof(err));
+	e.t1 = rte_get_tsc_cycles();
+	if (cs == 0 || ks == 0) {
+		CHECK(rc == -EINVAL);
+		return;
+	}
+	CHECK(rc == 0);
+	adm_each(adm_verify_one, &e);
+	CHECK(e.found == 1);
+	memcpy(ox.a[i].key, key, OSAP_KEY_LEN);
+	ox.a[i].d = d;
+	memset(ox.a[i].down_used, 0, sizeof(ox.a[i].down_used));
+	ox.a[i].holder = 0;
+	ox.prev[d] = ox.cur[d];
+	ox.cur[d] = (int)i;
+	ox.listed[d] = true;
+	ox.nb_adm++;
+}
+
+static void
+osap_revoke(uint8_t d)
+{
+	int rc;
+
+	d &= 3;
+	rc = dp_osap_revoke((const uint8_t *)devids[d], strlen(devids[d]));
+	CHECK(rc == (ox.listed[d] ? 0 : -ENOENT));
+	ox.listed[d] = false;
+}
+
+static unsigned int
+nb_listed(void)
+{
+	unsigned int n = 0;
+
+	for (unsigned int d = 0; d < NB_DEVIDS; d++)
+		n += ox.listed[d];
+	return n;
+}
+
+/*
+ * dp_osap_admissions() walks with cds_lfht_for_each_entry(), whose step
+ * past the last entry (or start on an empty table) is caa_container_of(NULL),
+ * which UBSan stops at: the walk is stopped at the last entry we expect
+ * (returning 1), and not started on an empty table.
+ */
+static int
+list_one(const struct dp_osap_admission *a, void *arg)
+{
+	unsigned int *n = arg, d;
+
+	for (d = 0; d < NB_DEVIDS; d++)
+		if (strcmp(a->devid, devids[d]) == 0)
+			break;
+	CHECK(d < NB_DEVIDS && ox.listed[d]);
+	CHECK(a->devid_len == strlen(a->devid));
+	CHECK(!a->connected || (a->worker >= 0 && a->worker < NB_WORKERS));
+	CHECK(a->connected || a->worker == -1);
+	CHECK(!a->bound || a->port == 0 ||
+	      (a->port >= CLIENT_PORT0 && a->port < CLIENT_PORT0 + 4));
+	(*n)++;
+	return *n == nb_listed();
+}
+
+static void
+osap_list(void)
+{
+	struct dp_mqttsn_load ld;
+	unsigned int n = 0, keyed = 0;
+
+	CHECK(adm_each(NULL, NULL) == nb_listed());
+	if (nb_listed() > 0) {
+		CHECK(dp_osap_admissions(list_one, &n) == 1);
+		CHECK(n == nb_listed());
+	}
+	CHECK(dp_mqttsn_load(&ld) == 0);
+	CHECK(ld.admissions == nb_listed());
+	for (unsigned int j = 0; j < NB_WORKERS; j++)
+		keyed += mq->w[j]->nb_osap;
+	CHECK(ld.admissions == n && ld.osap_sessions == keyed);
+	CHECK(ld.sessions == mq->w[0]->nb_active + mq->w[1]->nb_active);
+}
+
+/*
+ * Seal @p pt into @p out as DevID sel & 3 would (see the top of the file),
+ * and say in @p w what should come of it.
+ */
+static size_t
+seal(uint8_t sel, uint64_t ctr, struct mqttsn_view pt, uint8_t *out, size_t cap,
+     struct up_watch *w)
+{
+	unsigned int d = sel & 3;
+	int i = sel & 4 ? ox.prev[d] : ox.cur[d];
+	uint32_t dir = sel & 8 ? OSAP_DIR_DOWN : OSAP_DIR_UP;
+	uint8_t key[OSAP_KEY_LEN];
+	int r;
+
+	if (sel & 0x20)
+		ctr <<= 20;
+	adm_key(i >= 0 ? (unsigned int)i : MAX_ADM, d, key);
+	r = osap_biz_seal(ox.aead, key, dir, ctr != 0 ? ctr : 1, pt.p, pt.len, out, cap);
+	CHECK(r >= OSAP_BIZ_OVERHEAD);
+	if (ctr == 0)
+		memset(out + 4, 0, 8);
+	if (sel & 0x10)
+		out[r - 1] ^= 0x01;
+	if (sel & 0x40)
+		out[OSAP_BIZ_HDR_LEN - 1] ^= 0x02;
+	w->adm = i;
+	w->ctr = ctr;
+	w->genuine = i >= 0 && dir == OSAP_DIR_UP && !(sel & 0x50) && ctr != 0;
+	return (size_t)r;
+}
+
+/* After a sealed PUBLISH step that settled: did it open, and should it have? */
+static void
+up_check(const struct up_watch *w)
+{
+	uint64_t opened = total(DP_CNT_OSAP_OPENED) - w->opened;
+
+	CHECK(opened <= 1);
+	if (opened == 0)
+		return;
+	if (!w->genuine)
+		failed("only a genuine seal opens (the admission's key, UP, intact, counter > 0)",
+		       __LINE__);
+	for (unsigned int i = 0; i < ox.nb_up; i++)
+		if (ox.up[i].adm == (unsigned int)w->adm && ox.up[i].ctr == w->ctr)
+			failed("an UP counter opens once per key: a replay got through", __LINE__);
+	if (ox.nb_up < UP_SEEN) {
+		ox.up[ox.nb_up].adm = (unsigned int)w->adm;
+		ox.up[ox.nb_up].ctr = w->ctr;
+		ox.nb_up++;
+	}
+}
+
+/*
+ * Session (worker @p j, slot @p slot, generation @p gen) holds the key of
+ * admission @p a. The checks hold counters to the key, whatever session
+ * uses it; FUZZ_MQTTSN_SESS_PER_SESSION=1 in the environment holds them to
+ * the session instead (what a session under a key used before remembers of
+ * it is then forgotten), so that fuzzing can go on past a node that starts
+ * a key's counters again in each session.
+ */
+static void
+key_holder(int a, unsigned int j, uint32_t slot, uint32_t gen)
+{
+	uint64_t id = (uint64_t)(j + 1) << 48 | (uint64_t)slot << 32 | gen;
+
+	if (ox.a[a].holder == id)
+		return;
+	if (ox.per_session && ox.a[a].holder != 0) {
+		unsigned int k = 0;
+
+		memset(ox.a[a].down_used, 0, sizeof(ox.a[a].down_used));
+		for (unsigned int i = 0; i < ox.nb_up; i++)
+			if (ox.up[i].adm != (unsigned int)a)
+				ox.up[k++] = ox.up[i];
+		ox.nb_up = k;
+	}
+	ox.a[a].holder = id;
+}
+
+/* Admission @p a's DOWN counter @p ctr went out with @p tag: never with another one. */
+static void
+down_seen(int a, uint64_t ctr, const uint8_t *tag)
+{
+	ox.down_opened++;
+	if (trace)
+		fprintf(stderr, "     sealed: admission %d DOWN counter %" PRIu64 "\n", a, ctr);
+	if (ctr >= DOWN_SEEN)
+		return;
+	if (!(ox.a[a].down_used[ctr / 64] & 1ull << ctr % 64)) {
+		ox.a[a].down_used[ctr / 64] |= 1ull << ctr % 64;
+		memcpy(ox.a[a].down_tag[ctr], tag, OSAP_TAG_LEN);
+	} else if (memcmp(ox.a[a].down_tag[ctr], tag, OSAP_TAG_LEN) != 0) {
+		fprintf(stderr, "admission %d (DevID %s), DOWN counter %" PRIu64 "\n", a,
+			devids[ox.a[a].d], ctr);
+		failed("a DOWN counter seals one payload per key (no GCM nonce reuse)", __LINE__);
+	}
+}
+
+/*
+ * A PUBLISH the router sent to @p dst (v6 or not) port @p port, through
+ * node @p wnid (0: none): if a session there holds a key under which the
+ * data opens (DOWN), its counter must not have carried another payload.
+ */
+static void
+down_check(const uint8_t *dst, bool v6, uint16_t port, unsigned int wnid, struct mqttsn_view data)
+{
+	static const uint8_t down[4] = { 0, 0, 0, 2 };
+	uint8_t pt[RTE_MBUF_DEFAULT_DATAROOM];
+
+	if (data.len < OSAP_BIZ_OVERHEAD || memcmp(data.p, down, 4) != 0)
+		return;
+	for (unsigned int j = 0; j < NB_WORKERS; j++) {
+		const struct mq_worker *mw = mq->w[j];
+
+		for (uint32_t i = 0; i < mw->nb_slots; i++) {
+			const struct mq_sess *s = &mw->sess[i];
+			const struct mq_osap *o = &mw->osap[i];
+			const uint8_t *tag = data.p + data.len - OSAP_TAG_LEN;
+			uint64_t ctr;
+			int a;
+
+			if (s->state == MQ_FREE || o->gen == 0 || s->peer.v6 != v6 ||
+			    s->peer.port != port || memcmp(s->peer.addr, dst, v6 ? 16 : 4) != 0 ||
+			    (wnid == 0 ? s->key.wnid_len != 0 :
+					 s->key.wnid_len != 1 || s->key.wnid[0] != wnid))
+				continue;
+			if (osap_biz_open(ox.aead, o->key, OSAP_DIR_DOWN, data.p, data.len, pt,
+					  sizeof(pt), &ctr) < 0)
+				continue;
+			a = adm_of_key(o->key);
+			CHECK(a >= 0 && ctr != 0);
+			key_holder(a, j, i, s->gen);
+			down_seen(a, ctr, tag);
+			return;
+		}
+	}
+}
+
+/* The next input starts with no admission, in the open mode. */
+static void
+osap_reset(void)
+{
+	for (unsigned int d = 0; d < NB_DEVIDS; d++) {
+		ox.cur[d] = ox.prev[d] = -1;
+		ox.listed[d] = false;
+	}
+	ox.nb_adm = 0;
+	ox.nb_up = 0;
+	ox.down_opened = 0;
+}
+
+static const enum dp_cnt osap_cnt[] = {
+	DP_CNT_OSAP_SESSIONS, DP_CNT_OSAP_CONNECT_REFUSED, DP_CNT_OSAP_EXPIRED,
+	DP_CNT_OSAP_KEY_EXPIRED, DP_CNT_OSAP_ENDED, DP_CNT_OSAP_OPENED, DP_CNT_OSAP_BAD_SEAL,
+	DP_CNT_OSAP_REPLAY, DP_CNT_OSAP_SEALED, DP_CNT_OSAP_SEAL_TOO_BIG, DP_CNT_OSAP_STALE,
+};
+static uint64_t osap_cnt0[RTE_DIM(osap_cnt)];
+
+/* FUZZ_MQTTSN_SESS_TRACE: what this input made the OSAP counters do. */
+static void
+osap_trace(bool start)
+{
+	if (!trace)
+		return;
+	if (!start)
+		fprintf(stderr, "  osap:");
+	for (unsigned int i = 0; i < RTE_DIM(osap_cnt); i++) {
+		uint64_t v = total(osap_cnt[i]);
+
+		if (start)
+			osap_cnt0[i] = v;
+		else if (v != osap_cnt0[i])
+			fprintf(stderr, " %s %" PRIu64, dp_cnt_name(osap_cnt[i]), v - osap_cnt0[i]);
+	}
+	if (!start)
+		fprintf(stderr, "; DOWN seals checked %" PRIu64 "\n", ox.down_opened);
 }
 
 /* ---- what the router sends ---- */
@@ -448,6 +940,8 @@ check_frame(struct rte_mbuf *m)
 	node = !msg.encap.present ? 0 :
 	       msg.encap.node_id.len == 1 && msg.encap.node_id.p[0] >= 1 &&
 	       msg.encap.node_id.p[0] <= 2 ? msg.encap.node_id.p[0] : 3;
+	if (msg.type == MQTTSN_PUBLISH && node < 3)
+		down_check(ip + (v6 ? 24 : 16), v6, pk.dst_port, node, msg.data);
 	if (!unspec && node < 3 && (msg.type == MQTTSN_REGISTER || msg.type == MQTTSN_PUBREL ||
 				  (msg.type == MQTTSN_PUBLISH && qos > 0)))
 		remember(k | (v6 ? 4u : 0u) | (unsigned int)(pk.dst_port - CLIENT_PORT0) << 3 |
@@ -517,7 +1011,10 @@ settle(void)
 	failed("the data plane settles", __LINE__);
 }
 
-/* Time passes: every deadline the sessions hold comes @p units units closer. */
+/*
+ * Time passes: every deadline the sessions hold comes @p units units closer,
+ * and so do the admissions'.
+ */
 static void
 advance(unsigned int units)
 {
@@ -528,9 +1025,12 @@ advance(unsigned int units)
 
 		for (uint32_t i = 0; i < mw->nb_slots; i++) {
 			struct mq_sess *s = &mw->sess[i];
+			struct mq_osap *o = &mw->osap[i];
 
 			if (s->state == MQ_FREE)
 				continue;
+			if (o->gen != 0)
+				o->key_expire = o->key_expire > d + 1 ? o->key_expire - d : 1;
 			if (s->expire != 0)
 				s->expire = s->expire > d + 1 ? s->expire - d : 1;
 			for (uint16_t o = 0; o < params.max_inflight; o++)
@@ -539,6 +1039,7 @@ advance(unsigned int units)
 							     s->out[o].deadline - d : 1;
 		}
 	}
+	adm_each(adm_advance_one, &d);
 }
 
 /* ---- the steps ---- */
@@ -607,6 +1108,8 @@ step(uint8_t op, struct in *in)
 					 MQTTSN_PUBREL, MQTTSN_PUBCOMP };
 	unsigned int var = op >> 4 & 7;
 	struct mqttsn_msg m = { 0 };
+	struct up_watch up = { .on = false };
+	uint8_t sealed[320];
 	char own[8];
 	uint8_t c, tt;
 	size_t n;
@@ -627,7 +1130,10 @@ step(uint8_t op, struct in *in)
 		m.flags = u8(in);
 		m.duration = u16(in);
 		m.protocol_id = var & 1 ? 0x02 : MQTTSN_PROTOCOL_ID;
-		m.client_id = client_id(in, c, own);
+		if (var & 2)
+			m.client_id = view_str(devids[u8(in) & 3]);
+		else
+			m.client_id = client_id(in, c, own);
 		send_msg(c, &m);
 		break;
 	case OP_REGISTER:
@@ -663,7 +1169,20 @@ step(uint8_t op, struct in *in)
 					    MQTTSN_TOPIC_SHORT);
 		m.topic_id = u16(in);
 		m.msg_id = u16(in);
-		m.data = take(in, u8(in));
+		if (var & 1) {
+			uint8_t sel = u8(in);
+			uint64_t ctr = u16(in);
+
+			m.data = take(in, u8(in));
+			m.data.len = seal(sel, ctr, m.data, sealed, sizeof(sealed), &up);
+			m.data.p = sealed;
+			/* what happens to it is known after the settle, if nothing else moves */
+			up.on = (op & 0x80) && quiet();
+			if (up.on)
+				up.opened = total(DP_CNT_OSAP_OPENED);
+		} else {
+			m.data = take(in, u8(in));
+		}
 		send_msg(c, &m);
 		break;
 	case OP_ACK:
@@ -724,7 +1243,25 @@ step(uint8_t op, struct in *in)
 		}
 		break;
 	case OP_CONTROL:
-		dp_control_poll();
+		switch (var) {
+		case 1:
+			c = u8(in);
+			tt = u8(in);
+			osap_admit(c, tt, u8(in));
+			break;
+		case 2:
+			osap_revoke(u8(in));
+			break;
+		case 3:
+			mq->p.admission = u8(in) & 1 ? DP_ADMISSION_OSAP : DP_ADMISSION_OPEN;
+			break;
+		case 4:
+			osap_list();
+			break;
+		default:
+			dp_control_poll();
+			break;
+		}
 		break;
 	case OP_ADVANCE:
 		n = u8(in);
@@ -737,6 +1274,8 @@ step(uint8_t op, struct in *in)
 	if (op & 0x80)
 		settle();
 	drain_tx();
+	if (up.on)
+		up_check(&up);
 }
 
 /* ---- invariants ---- */
@@ -746,11 +1285,12 @@ check_sessions(void)
 {
 	for (unsigned int j = 0; j < NB_WORKERS; j++) {
 		struct mq_worker *mw = mq->w[j];
-		uint32_t nfree = mw->nb_slots - mw->nb_active, active = 0;
+		uint32_t nfree = mw->nb_slots - mw->nb_active, active = 0, keyed;
 		uint8_t seen[64] = { 0 };
 
 		CHECK(mw->nb_active <= mw->nb_slots && mw->nb_slots <= sizeof(seen));
 		CHECK((uint32_t)rte_hash_count(mw->by_addr) == mw->nb_active);
+		keyed = 0;
 		for (uint32_t i = 0; i < nfree; i++) {
 			uint32_t slot = mw->free[i];
 
@@ -760,9 +1300,22 @@ check_sessions(void)
 		}
 		for (uint32_t i = 0; i < mw->nb_slots; i++) {
 			struct mq_sess *s = &mw->sess[i];
+			const struct mq_osap *o = &mw->osap[i];
 			void *data;
 
+			/* a key is installed only for an OSAP session, one of ours */
+			if (o->gen != 0) {
+				int a = adm_of_key(o->key);
+
+				CHECK(s->state != MQ_FREE && s->osap && a >= 0);
+				key_holder(a, j, i, s->gen);
+				keyed++;
+			}
 			if (s->state == MQ_FREE) {
+				static const struct mq_osap wiped;
+
+				/* keys at rest: wiped when the session ends */
+				CHECK(memcmp(o, &wiped, sizeof(wiped)) == 0 && !s->osap);
 				CHECK(s->nb_sleep == 0);
 				for (uint16_t o = 0; o < params.max_inflight; o++)
 					CHECK(s->out[o].kind == MQ_OUT_FREE &&
@@ -795,6 +1348,7 @@ check_sessions(void)
 				CHECK(s->sleepq[q].kind == MQ_OUT_HOLD && s->sleepq[q].pkt != NULL);
 		}
 		CHECK(active == mw->nb_active);
+		CHECK(keyed == mw->nb_osap);
 	}
 }
 
@@ -910,6 +1464,11 @@ finish(void)
 {
 	struct topic_table_stats st;
 
+	/* the admissions go first: their sessions hear DISCONNECT (osap_ended) */
+	for (unsigned int d = 0; d < NB_DEVIDS; d++)
+		if (ox.listed[d])
+			osap_revoke((uint8_t)d);
+	mq->p.admission = params.admission;
 	settle();
 	end_sessions();
 	check_sessions();
@@ -933,6 +1492,9 @@ finish(void)
 	}
 	CHECK(rte_mempool_in_use_count(mq->op_pool) == 0);
 	CHECK(rte_mempool_in_use_count(dp.pool) == baseline);
+	CHECK(mq->nb_adm == 0 && adm_each(NULL, NULL) == 0);
+	osap_trace(false);
+	osap_reset();
 
 	/* the next input starts from scratch */
 	if (st.topics > 0 || st.wild_filters > 0 || st.retained > 0)
@@ -952,6 +1514,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct in in = { data, len };
 
+	osap_trace(true);
 	for (unsigned int n = 0; in.n > 0 && n < MAX_STEPS; n++) {
 		step(u8(&in), &in);
 		check_sessions();
@@ -1062,6 +1625,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	dp.mqttsn = true;
 	dp.mqttsn_port = MQ_PORT;
 	topics_root = mq->topics;
+	adm_root = mq->adm;
+	for (unsigned int j = 0; j < NB_WORKERS; j++)
+		aead_root[j] = mq->w[j]->aead;
 	for (unsigned int i = 0; i < REAPERS; i++) {
 		pthread_t tid;
 
@@ -1073,5 +1639,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	unit = rte_get_tsc_hz() * 10;
 	baseline = rte_mempool_in_use_count(dp.pool);
 	trace = getenv("FUZZ_MQTTSN_SESS_TRACE") != NULL;
+	ox.aead = osap_aead_new();
+	CHECK(ox.aead != NULL);
+	ox.per_session = getenv("FUZZ_MQTTSN_SESS_PER_SESSION") != NULL;
+	align_ids = getenv("FUZZ_MQTTSN_SESS_ALIGN_IDS") != NULL;
+	osap_reset();
 	return 0;
 }

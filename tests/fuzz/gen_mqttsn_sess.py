@@ -18,6 +18,9 @@ REGACK, PUBACK, PUBREC, PUBREL, PUBCOMP = range(5)     # ACK variants
 
 WILL, CLEAN, RETAIN = 0x08, 0x04, 0x10
 NORMAL, PREDEF, SHORT = 0, 1, 2
+ADMIT, REVOKE, MODE, LIST = range(1, 5)                # CONTROL variants
+DEV0, DEV1, CL0, CL1 = range(4)                         # DevIDs "dev0" "dev1" "cl0" "cl1"
+OLD, DOWN, BADTAG, BIG, BADCTR = 0x04, 0x08, 0x10, 0x20, 0x40   # sealed PUBLISH sel bits
 
 
 def qos(q):
@@ -97,6 +100,28 @@ class Seq:
 
     def settle(self):
         return self.op(SETTLE, 0, False)
+
+    # OSAP devices (the "OSAP devices" paragraph at the top of fuzz_mqttsn_sess.c)
+    def admit(self, d, cw=6, kl=100):
+        """windows in units of 10 s: cw to connect, kl of key lifetime"""
+        return self.op(CONTROL, ADMIT, True, bytes([d, cw, kl]))
+
+    def revoke(self, d):
+        return self.op(CONTROL, REVOKE, True, bytes([d]))
+
+    def mode(self, osap):
+        return self.op(CONTROL, MODE, True, bytes([1 if osap else 0]))
+
+    def listing(self):
+        return self.op(CONTROL, LIST, False)
+
+    def connect_dev(self, c, d, flags=CLEAN, dur=60):
+        return self.op(CONNECT, 2, True, bytes([c, flags]), struct.pack(">H", dur), bytes([d]))
+
+    def sealed(self, c, flags, topic, msg_id, sel, ctr, data, settle=True):
+        """data sealed as DevID sel & 3 would, with counter ctr (see sel's bits above)"""
+        return self.op(PUBLISH, 1, settle, bytes([c, flags]), struct.pack(">HH", topic, msg_id),
+                       bytes([sel]), struct.pack(">H", ctr), self.s(data))
 
 
 def seeds():
@@ -191,6 +216,59 @@ def seeds():
     s.raw(c0, connect, unspec=True).connect(c2, cid="zer").raw(client(1, v6=True), connect,
                                                                  unspec=True)
     out["unspecified"] = s
+
+    # OSAP: sealed PUBLISH up: opened and routed as plaintext, replays, the window,
+    # bad tag, wrong direction, counter 0, a far counter, too short
+    s = Seq().admit(DEV0).connect_dev(c0, DEV0).register(c0, 1, "o/up")
+    s.connect(c1).subscribe(c1, qos(0), 1, "o/up")
+    s.sealed(c0, qos(1), 1, 11, DEV0, 1, "21.5").sealed(c0, qos(1), 1, 12, DEV0, 1, "21.5")
+    s.sealed(c0, qos(0), 1, 0, DEV0, 5, "21.6").sealed(c0, qos(0), 1, 0, DEV0, 3, "21.7")
+    s.sealed(c0, qos(1), 1, 13, DEV0 | BADTAG, 6, "bad")
+    s.sealed(c0, qos(1), 1, 14, DEV0 | DOWN, 7, "dir")
+    s.sealed(c0, qos(0), 1, 0, DEV0, 0, "zero").sealed(c0, qos(0), 1, 0, DEV0 | BADCTR, 8, "ctr")
+    s.sealed(c0, qos(0), 1, 0, DEV0 | BIG, 1, "far").sealed(c0, qos(0), 1, 0, DEV0, 9, "old")
+    s.sealed(c0, qos(2), 1, 15, DEV0 | BIG, 2, "q2").ack(c0, PUBREL, 15)
+    s.publish(c0, qos(1), 1, 16, "short").listing()
+    out["osap_seal_up"] = s
+
+    # OSAP: deliveries to a device sealed (QoS 0, 1, retained, its own publication back),
+    # one too big once sealed
+    s = Seq().admit(DEV1).connect_dev(c2, DEV1).subscribe(c2, qos(1), 1, "o/down")
+    s.connect(c3).register(c3, 1, "o/down").publish(c3, qos(0), 1, 0, "a")
+    s.publish(c3, qos(1), 1, 2, "bb").answer(c2)
+    s.publish(c3, qos(2), 1, 3, "ccc").ack(c3, PUBREL, 3).answer(c2)
+    s.publish(c3, qos(1) | RETAIN, 1, 4, "kept").answer(c2)
+    s.subscribe(c2, qos(0), 2, "o/#").answer(c2).answer(c2)
+    s.sealed(c2, qos(0), 1, 0, DEV1, 1, "echo").publish(c3, qos(0), 1, 0, "z" * 230)
+    out["osap_seal_down"] = s
+
+    # OSAP: binding to the first source, refusal from another (port, forwarder), re-admission
+    # with a new key (the other source takes over; the old key no longer opens), revocation,
+    # an admission ending a plain session
+    c0b, fwd = client(0, port=3), client(0, node=1)
+    s = Seq().admit(CL0).connect(c0).connect(c0b, cid="cl0").connect(fwd, cid="cl0")
+    s.connect(c0, flags=0).listing().admit(CL0).connect(c0b, flags=0, cid="cl0")
+    s.register(c0b, 1, "b/1").sealed(c0b, qos(1), 1, 1, CL0, 1, "new")
+    s.sealed(c0b, qos(1), 1, 2, CL0 | OLD, 2, "old").connect(c0, cid="cl0")
+    s.revoke(CL0).connect(c0b, cid="cl0").admit(CL0).listing()
+    out["osap_bind"] = s
+
+    # OSAP: a connect window and a key lifetime running out (ADVANCE)
+    s = Seq().admit(DEV0, 1, 3).admit(DEV1, 1, 50).connect_dev(c0, DEV0)
+    s.advance(2).poll().settle().connect_dev(c1, DEV1)
+    s.advance(2).poll().settle().connect_dev(c0, DEV0).listing()
+    out["osap_expiry"] = s
+
+    # OSAP: admission mode osap (plain CONNECT and QoS -1 refused), a device behind a
+    # forwarder getting sealed deliveries, a plain holder of a DevID ended by its admission
+    f1 = client(1, node=1)
+    s = Seq().mode(True).connect(c2).publish(c2, qos(3) | SHORT, 0x6162, 0, "m1")
+    s.admit(CL1).connect(client(1)).admit(DEV0).connect_dev(f1, DEV0)
+    s.subscribe(f1, qos(0), 1, "f/x").mode(False)
+    s.connect(c3).register(c3, 1, "f/x").publish(c3, qos(0), 1, 0, "fwd")
+    s.sealed(f1, qos(0), 1, 0, DEV0, 1, "up")
+    s.connect_dev(c2, DEV1).admit(DEV1).connect_dev(c2, DEV1).listing().revoke(DEV1)
+    out["osap_mode"] = s
     return out
 
 

@@ -24,6 +24,11 @@ expect "demo's TCP connection reaches the router namespace" "client got: hello f
 expect "demo's MQTT-SN subscriber got the CoAP value and both publications" \
 	"MQTT-SN subscriber got: sensors/temp 21.5;sensors/temp 22.0;sensors/temp 22.5;"
 expect "demo's CoAP observer got the value and both publications" "CoAP observer got: +21.522.022.5"
+expect "demo's device authenticates over TLS: a DevID" "auth DEMO-1 ok: devid [0-9a-f]{22}"
+expect "... and is sent to this instance" "node 192.0.2.1 port 1883"
+expect "demo's OSAP device got the sealed publication, opened" "OSAP device DEMO-2 got \\(opened with its key\\): demo/osap hello, sealed"
+expect "demo's plain MQTT-SN client got it as plaintext" "plain MQTT-SN client got: +demo/osap hello, sealed"
+expect "demo's lbs.stats shows the authentications" "first_auth 2.*reauth 1"
 expect "demo prints the counters at the end" "icmp4_echo +[0-9]+"
 expect "ternd's mbuf audit was clean" "mbuf audit: .*: ok"
 if ip netns list | grep -qE '^tern-(router|client)\b'; then
@@ -31,7 +36,7 @@ if ip netns list | grep -qE '^tern-(router|client)\b'; then
 else
 	ok "demo removed its namespaces"
 fi
-if pgrep -f "control/ternd$" >/dev/null; then not_ok "no ternd left running"; else ok "no ternd left running"; fi
+if pgrep -x ternd >/dev/null; then not_ok "no ternd left running"; else ok "no ternd left running"; fi
 [ $fail -eq 0 ] || sed 's/^/#   /' "$out" | tail -n 30
 echo "# $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -86,6 +86,13 @@ is "a plain PUBLISH reaches an OSAP subscriber sealed, and it opens" \
 	"$(j 'r["payload"]' "$(grep '"payload"' "$T_DIR/sub.json" | head -n 1)")" "hello device"
 check "... the node sealed it (osap_sealed)" test "$(counter osap_sealed)" -ge 1
 
+# ---- load mode: a few devices, first authentications at a rate ----
+for i in 0 1 2 3; do ctl device.add "LD$i" load-code >/dev/null; done
+r=$(dev --serial LD --code load-code --devices 4 --rate 4 --duration 1 --json load)
+is "tern-device load: 4 first authentications, none failed" "$(j '(r["attempted"], r["ok"], r["failed"])' "$r")" "(4, 4, {})"
+check "... with latency percentiles ($(j 'r["latency_ms"]' "$r"))" \
+	test "$(j 'r["latency_ms"]["p50"] > 0 and r["latency_ms"]["max"] >= r["latency_ms"]["p50"]' "$r")" = True
+
 # ---- a stolen DevID at the node ----
 r=$(cns "$MQ" -h "$ROUTER4" -i "$devid" pub -t osap/up -m stolen 2>&1)
 check "CONNECT with another device's DevID from another address: refused ($r)" \

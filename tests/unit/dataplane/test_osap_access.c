@@ -228,7 +228,7 @@ main(void)
 		.keepalive_tolerance_pct = 150, .admission = DP_ADMISSION_OPEN,
 	};
 	enum { PLAIN = 40001, DEV1 = 40010, DEV1B = 40011, NOBODY = 40020, DEV2 = 40030,
-	       DEV3 = 40040, DEV4 = 40050 };
+	       DEV3 = 40040, DEV4 = 40050, DEV5 = 40060 };
 	uint8_t sealed[256], pt[256], bad[256];
 	uint64_t baseline, c, pub_before;
 	struct dp_mqttsn_load load;
@@ -407,9 +407,26 @@ main(void)
 	dp_mqttsn_load(&load);
 	is_int(load.osap_sessions, 0, "no OSAP session left");
 
+	/* ---- an admission admits one session: its key's counters end with it ---- */
+	is_int(admit("dev5", k1, 60, 3600), 0, "dev5 admitted");
+	is_int(connect_as(DEV5, "dev5", true), MQTTSN_RC_ACCEPTED, "dev5 connects");
+	{
+		struct mqttsn_msg d = { .type = MQTTSN_DISCONNECT };
+
+		send_msg(DEV5, &d);
+		settle();
+	}
+	c = total(DP_CNT_OSAP_CONNECT_REFUSED);
+	is_int(connect_as(DEV5, "dev5", true), MQTTSN_RC_NOT_SUPPORTED,
+	       "after its session ended, dev5 is refused from its own address too "
+	       "(a new session would restart the key's counters)");
+	is_int(total(DP_CNT_OSAP_CONNECT_REFUSED), c + 1, "and counted");
+	is_int(admit("dev5", k2, 60, 3600), 0, "dev5 admitted again with a new key");
+	is_int(connect_as(DEV5, "dev5", true), MQTTSN_RC_ACCEPTED, "and connects");
+
 	/* ---- the end: everything released ---- */
 	for (const char *id = "dev2"; id != NULL; id = strcmp(id, "dev2") == 0 ? "dev3" :
-			strcmp(id, "dev3") == 0 ? "dev4" : NULL)
+			strcmp(id, "dev3") == 0 ? "dev4" : strcmp(id, "dev4") == 0 ? "dev5" : NULL)
 		dp_osap_revoke((const uint8_t *)id, strlen(id));
 	{
 		struct mqttsn_msg d = { .type = MQTTSN_DISCONNECT };
