@@ -155,6 +155,7 @@ cmd_device_import(const struct ctl_req *req, json_t **result, char *err, size_t 
 	}
 	if (ctl_arg_bool(req, "skip-existing", &skip, err, errlen) == -EINVAL)
 		return -EINVAL;
+	lbs_flush();
 	rc = lbs_reg_import_csv(ternd_registry, path, OSAP_SHARE_KEY_ITER_DEFAULT,
 				skip ? LBS_REG_IMPORT_SKIP_EXISTING : 0, &skipped, err, errlen);
 	if (rc < 0)
@@ -185,6 +186,7 @@ cmd_device_list(const struct ctl_req *req, json_t **result, char *err, size_t er
 	a = json_array();
 	if (a == NULL)
 		return -ENOMEM;
+	lbs_flush();   /* admissions recorded but not yet committed */
 	rc = lbs_reg_list(ternd_registry, prefix, list_one, a);
 	if (rc < 0) {
 		json_decref(a);
@@ -206,6 +208,7 @@ cmd_device_show(const struct ctl_req *req, json_t **result, char *err, size_t er
 		snprintf(err, errlen, "missing the serial number or DevID");
 	if (rc < 0)
 		return -EINVAL;
+	lbs_flush();
 	rc = lbs_reg_get(ternd_registry, id, &d);
 	if (rc == -ENOENT || rc == -EINVAL)
 		rc = lbs_reg_get_by_devid(ternd_registry, id, &d);
@@ -228,6 +231,7 @@ change(const struct ctl_req *req, json_t **result, char *err, size_t errlen,
 
 	if (arg_serial(req, &serial, err, errlen) < 0)
 		return -EINVAL;
+	lbs_flush();
 	had = lbs_reg_get(ternd_registry, serial, &d) == 0;
 	rc = fn(ternd_registry, serial);
 	if (rc < 0) {

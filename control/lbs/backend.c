@@ -4,11 +4,17 @@
  * devices from the registry, access nodes from the pool, admissions at
  * this instance (the data plane's admission table) or over the node link.
  *
- * What is written to the registry, and when: the DevID and master key at
- * 0x8 (a re-authentication after a restart needs the master key), the
- * session key with its expiry and node when the device is admitted. The
- * session key granted at 0x8/0x6 lives in the session until then: a device
- * that never asks for an address costs no second commit.
+ * What is written to the registry, and when. The DevID and master key at
+ * 0x8, in one transaction, committed before the 0x8 is sent: a
+ * re-authentication after a restart (kill -9 included) needs the master
+ * key. The session key, its expiry, the node and the last-seen time when
+ * the device is admitted, batched: they are queued and committed together
+ * every BE_FLUSH_MS (or when BE_PENDING_MAX are waiting), one fsync per
+ * batch instead of one per device. They are for the operator (device.show)
+ * and lose nothing the protocol needs if a crash drops the last batch: the
+ * node holds the admission, and the device's next refresh writes them
+ * again. Every device.* command flushes the batch first (lbs_flush()), so
+ * what an operator reads includes every admission made before.
  *
  * Per-device throttle (lbs.device_rate): token buckets in a fixed table
  * indexed by a keyed hash of the serial number or DevID, as the
@@ -34,6 +40,16 @@
 #include "proto/osap_crypto.h"
 
 #define BE_BUCKETS 4096
+#define BE_FLUSH_MS 50
+#define BE_PENDING_MAX 1024
+
+/* An admission waiting to be recorded in the registry. */
+struct be_record {
+	char devid[LBS_REG_DEVID_MAX + 1];
+	char node[LBS_NODE_NAME_MAX + 1];
+	uint8_t key[OSAP_KEY_LEN];
+	int64_t expiry;
+};
 
 const char lbs_self_name[] = "self";
 
@@ -54,6 +70,9 @@ static struct {
 	uint32_t picked_slot;
 	bool self_in_pool;
 	struct event *load_timer;
+	struct event *flush_timer;
+	struct be_record *pending;
+	unsigned int nb_pending;
 	uint64_t last_publishes;
 	uint64_t last_load_ms;
 } be;
@@ -187,14 +206,24 @@ be_apply_devid(void *ctx, const uint8_t *serial, size_t serial_len,
 	(void)ctx;
 	if (!id_str(sn, sizeof(sn), serial, serial_len))
 		return -EINVAL;
-	rc = lbs_reg_set_devid(be.reg, sn, id, sizeof(id));
+	rc = lbs_reg_begin(be.reg);
 	if (rc < 0)
+		return reg_failed("begin", rc);
+	rc = lbs_reg_set_devid(be.reg, sn, id, sizeof(id));
+	if (rc < 0) {
+		lbs_reg_rollback(be.reg);
 		return reg_failed("DevID", rc);
+	}
 	devid->len = (uint8_t)rc;
 	memcpy(devid->id, id, (size_t)rc);
 	rc = lbs_reg_set_master_key(be.reg, sn, master_key);
-	if (rc < 0)
+	if (rc < 0) {
+		lbs_reg_rollback(be.reg);
 		return reg_failed("master key", rc);
+	}
+	rc = lbs_reg_commit(be.reg);
+	if (rc < 0)
+		return reg_failed("commit", rc);
 	return 0;
 }
 
@@ -233,22 +262,65 @@ be_pick_node(void *ctx, const uint8_t *devid, size_t devid_len, uint8_t family,
 	return 0;
 }
 
-/* Record the admission in the registry: session key, expiry, node. */
+/* Commit the admissions waiting to be recorded, in one transaction. */
+void
+lbs_flush(void)
+{
+	unsigned int n = be.nb_pending;
+	int rc;
+
+	if (n == 0 || be.reg == NULL)
+		return;
+	be.nb_pending = 0;
+	rc = lbs_reg_begin(be.reg);
+	for (unsigned int i = 0; i < n; i++) {
+		struct be_record *p = &be.pending[i];
+		struct lbs_reg_device d;
+		int r = rc;
+
+		if (r == 0)
+			r = lbs_reg_get_by_devid(be.reg, p->devid, &d);
+		/* one commit: key, expiry, node and last seen */
+		if (r == 0)
+			r = lbs_reg_set_session(be.reg, d.serial, p->key, p->expiry, p->node);
+		OPENSSL_cleanse(&d, sizeof(d));
+		OPENSSL_cleanse(p, sizeof(*p));
+		if (r < 0 && r != -ENOENT)   /* a device removed meanwhile: nothing to record */
+			rc = r;
+	}
+	if (rc == 0)
+		rc = lbs_reg_commit(be.reg);
+	else
+		lbs_reg_rollback(be.reg);
+	if (rc < 0)
+		(void)reg_failed("sessions", rc);
+}
+
+static void
+flush_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	lbs_flush();
+}
+
+/* Queue the admission for the registry: session key, expiry, node. */
 static void
 record(const struct lbs_admission *a, const char *node)
 {
-	char id[LBS_REG_DEVID_MAX + 1];
-	struct lbs_reg_device d;
-	int rc;
+	struct be_record *p;
 
-	if (!id_str(id, sizeof(id), a->devid, a->devid_len))
+	if (a->devid_len == 0 || a->devid_len > LBS_REG_DEVID_MAX)
 		return;
-	rc = lbs_reg_get_by_devid(be.reg, id, &d);
-	if (rc == 0)   /* one commit: key, expiry, node and last seen */
-		rc = lbs_reg_set_session(be.reg, d.serial, a->session_key, a->key_expiry, node);
-	OPENSSL_cleanse(&d, sizeof(d));
-	if (rc < 0)
-		(void)reg_failed("session", rc);
+	if (be.nb_pending == BE_PENDING_MAX)
+		lbs_flush();
+	p = &be.pending[be.nb_pending++];
+	memcpy(p->devid, a->devid, a->devid_len);
+	p->devid[a->devid_len] = '\0';
+	snprintf(p->node, sizeof(p->node), "%s", node);
+	memcpy(p->key, a->session_key, sizeof(p->key));
+	p->expiry = a->key_expiry;
 }
 
 static int
@@ -417,8 +489,12 @@ lbs_backend_init(struct event_base *base, const struct tern_config *cfg, struct 
 	if (RAND_bytes((unsigned char *)&be.hash_key, sizeof(be.hash_key)) != 1)
 		be.hash_key = (uint32_t)be_now_ms(NULL);
 	be.buckets = calloc(BE_BUCKETS, sizeof(*be.buckets));
+	be.pending = calloc(BE_PENDING_MAX, sizeof(*be.pending));
 	be.pool = lbs_pool_new(NULL);
-	if (be.buckets == NULL || be.pool == NULL || be.b.aead == NULL) {
+	be.flush_timer = event_new(base, -1, EV_PERSIST, flush_tick, NULL);
+	if (be.buckets == NULL || be.pending == NULL || be.pool == NULL || be.b.aead == NULL ||
+	    be.flush_timer == NULL ||
+	    event_add(be.flush_timer, &(struct timeval){ 0, BE_FLUSH_MS * 1000 }) < 0) {
 		snprintf(err, errlen, "lbs: out of memory");
 		return -ENOMEM;
 	}
@@ -447,6 +523,12 @@ lbs_backend_init(struct event_base *base, const struct tern_config *cfg, struct 
 void
 lbs_backend_fini(void)
 {
+	lbs_flush();
+	if (be.flush_timer != NULL)
+		event_free(be.flush_timer);
+	if (be.pending != NULL)
+		OPENSSL_cleanse(be.pending, sizeof(*be.pending) * BE_PENDING_MAX);
+	free(be.pending);
 	if (be.load_timer != NULL)
 		event_free(be.load_timer);
 	lbs_pool_free(be.pool);

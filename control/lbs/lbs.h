@@ -11,7 +11,7 @@
  *
  * Threads: everything here runs on the main lcore's event loop; nothing is
  * called from a worker. Nothing blocks but the registry's SQLite commits
- * (one per first authentication and one per address granted).
+ * (one per first authentication, one per batch of addresses granted).
  */
 
 #include <stdbool.h>
@@ -105,6 +105,13 @@ int lbs_backend_init(struct event_base *base, const struct tern_config *cfg, str
 /** A pool entry from a configured node. @return 0. */
 int lbs_node_conf_from(const struct tern_node *n, struct lbs_node_conf *nc);
 void lbs_backend_fini(void);
+
+/**
+ * Commit the admissions waiting to be recorded in the registry (session
+ * key, expiry, node, last seen); backend.c batches them. The device.*
+ * commands call it first. A no-op when the LBS does not run.
+ */
+void lbs_flush(void);
 
 /** The pool (node.* commands); NULL when the LBS does not run. */
 struct lbs_pool *lbs_pool_get(void);

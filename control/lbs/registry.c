@@ -460,6 +460,29 @@ reg_change(struct lbs_reg *r, sqlite3_stmt *st, const char *serial, int n)
 }
 
 int
+lbs_reg_begin(struct lbs_reg *r)
+{
+	return reg_done(r, r->st[REG_BEGIN]);
+}
+
+int
+lbs_reg_commit(struct lbs_reg *r)
+{
+	int rc = reg_done(r, r->st[REG_COMMIT]);
+
+	if (rc < 0 && !sqlite3_get_autocommit(r->db))
+		reg_done(r, r->st[REG_ROLLBACK]);
+	return rc;
+}
+
+void
+lbs_reg_rollback(struct lbs_reg *r)
+{
+	if (!sqlite3_get_autocommit(r->db))
+		reg_done(r, r->st[REG_ROLLBACK]);
+}
+
+int
 lbs_reg_remove(struct lbs_reg *r, const char *serial)
 {
 	int n = reg_len(serial, LBS_REG_SERIAL_MAX);

@@ -118,6 +118,18 @@ const char *lbs_reg_errmsg(const struct lbs_reg *r);
 int lbs_reg_add(struct lbs_reg *r, const char *serial, const char *code, uint32_t iterations);
 
 /**
+ * Group changes into one transaction, and so one commit (one fsync): every
+ * lbs_reg_* change between lbs_reg_begin() and lbs_reg_commit() lands
+ * together or not at all. lbs_reg_commit() rolls back if the commit fails;
+ * lbs_reg_rollback() abandons the changes (a no-op outside a transaction).
+ * Not nested; lbs_reg_import_csv() must not run inside one.
+ * @return 0 or a storage error.
+ */
+int lbs_reg_begin(struct lbs_reg *r);
+int lbs_reg_commit(struct lbs_reg *r);
+void lbs_reg_rollback(struct lbs_reg *r);
+
+/**
  * Delete a device and everything kept for it (its DevID becomes free).
  * Revoking an admission at an access node is the caller's.
  * @return 0, -EINVAL (bad serial length), -ENOENT, or a storage error.

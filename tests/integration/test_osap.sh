@@ -152,6 +152,18 @@ r=$(raw version)
 is "a wrong protocol version: closed, counted bad_version" "$(lbs_closed bad_version)" 1
 check "... answered with a status, not silence (${r% *})" test -n "${r% *}"
 
+# ---- a client that does not speak TLS ----
+cns python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 4850), timeout=3)
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+try:
+    s.recv(100)
+except OSError:
+    pass' "$ROUTER4"
+sleep 0.2
+is "plain bytes on the TLS port: closed, counted tls_failed" "$(lbs_counter tls_failed)" 1
+
 # ---- a flood of half-open connections ----
 before_busy=$(lbs_counter refused_busy)
 cat >"$T_DIR/flood.py" <<'PY'
