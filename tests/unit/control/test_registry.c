@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include "control/lbs/registry.h"
@@ -365,6 +366,42 @@ test_keys(struct lbs_reg *r)
 	is_int(lbs_reg_touch(r, "nope"), -ENOENT, "touch unknown: -ENOENT");
 	is_int(lbs_reg_touch(r, NULL), -EINVAL, "touch NULL: -EINVAL");
 	ok(lbs_reg_errmsg(r) != NULL, "errmsg is a string");
+
+	/* set_session with a key sets last seen too; clearing does not */
+	{
+		struct lbs_reg_device e;
+
+		ok(sql_exec(db_path, "UPDATE device SET last_seen = 0") == 0,
+		   "last seen set to 0 from a second connection");
+		is_int(lbs_reg_set_session(r, "SN0123456789", ks, 1700000000, "node-a"), 0,
+		       "session with a key");
+		lbs_reg_get(r, "SN0123456789", &e);
+		ok(e.last_seen >= t0 && e.last_seen <= time(NULL), "... last seen now too");
+		OPENSSL_cleanse(&e, sizeof(e));
+	}
+
+	/* transactions: all or nothing */
+	is_int(lbs_reg_begin(r), 0, "begin");
+	is_int(lbs_reg_set_master_key(r, "SN0123456789", ks), 0, "... a new master key");
+	is_int(lbs_reg_set_session(r, "SN0123456789", mk, 1700009999, "node-t"), 0,
+	       "... and a session");
+	lbs_reg_rollback(r);
+	lbs_reg_get(r, "SN0123456789", &d);
+	ok(memcmp(d.master_key, mk, OSAP_KEY_LEN) == 0 && d.session_expiry == 1700000000,
+	   "rollback: neither change stays");
+	is_int(lbs_reg_begin(r), 0, "begin again");
+	is_int(lbs_reg_set_master_key(r, "SN0123456789", ks), 0, "... a new master key");
+	is_int(lbs_reg_set_session(r, "SN0123456789", mk, 1700009999, "node-t"), 0,
+	       "... and a session");
+	is_int(lbs_reg_commit(r), 0, "commit");
+	lbs_reg_get(r, "SN0123456789", &d);
+	ok(memcmp(d.master_key, ks, OSAP_KEY_LEN) == 0 && d.session_expiry == 1700009999 &&
+	   strcmp(d.node, "node-t") == 0, "commit: both changes stay");
+	lbs_reg_rollback(r);   /* outside a transaction: a no-op */
+	is_int(lbs_reg_set_master_key(r, "SN0123456789", mk), 0, "master key back");
+	is_int(lbs_reg_set_session(r, "SN0123456789", ks, 1700000000, "node-a"), 0,
+	       "session back (kept for the reopen check)");
+	OPENSSL_cleanse(&d, sizeof(d));
 }
 
 /* ---- list ---- */
