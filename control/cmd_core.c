@@ -17,6 +17,7 @@
 #include <rte_log.h>
 
 #include "control/ctl.h"
+#include "control/lbs/lbs.h"
 #include "control/ternd.h"
 #include "dataplane/dp.h"
 
@@ -240,11 +241,34 @@ cmd_stats(const struct ctl_req *req, json_t **result, char *err, size_t errlen)
 		snprintf(key, sizeof(key), "%u", w);
 		json_object_set_new(workers, key, cmd_cnt_json(&by_worker[w], nonzero));
 	}
-	/* The reply carries the values from before the reset: nothing is lost. */
-	if (reset)
-		dp_counters_reset();
-
 	o = json_object();
+	if (lbs_running() && only < 0) {
+		/* the OSAP service's counters and its closes by reason (lbs.stats) */
+		struct lbs_stats st;
+		json_t *l = json_object();
+
+		lbs_stats_get(&st);
+		for (unsigned int i = 0; i < LBS_C_MAX; i++)
+			if (!nonzero || st.c[i] != 0)
+				json_object_set_new(l, lbs_counter_names[i],
+						    json_integer((json_int_t)st.c[i]));
+		for (unsigned int r = 1; r < LBS_SESS_R_MAX; r++) {
+			char key[48];
+
+			if (nonzero && st.closed[r] == 0)
+				continue;
+			snprintf(key, sizeof(key), "closed_%s", lbs_sess_reason_name(r));
+			json_object_set_new(l, key, json_integer((json_int_t)st.closed[r]));
+		}
+		json_object_set_new(o, "lbs", l);
+	}
+	/* The reply carries the values from before the reset: nothing is lost. */
+	if (reset) {
+		dp_counters_reset();
+		if (lbs_running())
+			lbs_stats_reset();
+	}
+
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "workers", workers);
 	json_object_set_new(o, "total", cmd_cnt_json(&total, nonzero));

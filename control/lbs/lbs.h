@@ -81,6 +81,9 @@ bool lbs_running(void);
 /** A copy of the counters. */
 void lbs_stats_get(struct lbs_stats *out);
 
+/** Zero the counters and the peak (stats --reset); `open` and `admitting` are gauges, kept. */
+void lbs_stats_reset(void);
+
 /* Count one event (service.c, backend.c and link.c). */
 void lbs_count(enum lbs_counter c);
 

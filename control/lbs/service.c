@@ -108,6 +108,14 @@ lbs_stats_get(struct lbs_stats *out)
 	*out = svc.st;
 }
 
+void
+lbs_stats_reset(void)
+{
+	memset(svc.st.c, 0, sizeof(svc.st.c));
+	memset(svc.st.closed, 0, sizeof(svc.st.closed));
+	svc.st.peak = svc.st.open;
+}
+
 static uint64_t
 mono_ms(void)
 {

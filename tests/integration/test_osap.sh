@@ -108,6 +108,8 @@ ctl device.block SN-2 >/dev/null
 r=$(dev --serial SN-2 --code code-two --json auth)
 is "blocked device: device_blocked" "$(j 'r["error"]' "$r")" "device_blocked"
 ctl device.unblock SN-2 >/dev/null
+is "ternctl stats carries the LBS counters too" \
+	"$(j '(r["lbs"]["closed_auth_failed"], r["lbs"]["closed_unknown_device"], r["lbs"]["closed_blocked"])' "$(ctl --json stats)")" "(1, 1, 1)"
 
 # ---- raw attacks on the LBS ----
 # raw.py MODE: one TLS connection to the LBS that misbehaves; prints what came back
