@@ -135,6 +135,15 @@ tmq_open(struct tmq_client *c, const char *host, const char *port)
 			tmq_error(c, "%s port %s: %s", host, port, strerror(err));
 		return -err;
 	}
+	if (c->tr != NULL) {
+		int rc = c->tr->open(c);
+
+		if (rc < 0) {
+			close(c->fd);
+			c->fd = -1;
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -160,6 +169,8 @@ tmq_bind_any(int fd, int family, uint16_t port)
 void
 tmq_close(struct tmq_client *c)
 {
+	if (c->tr != NULL && c->tr_sess != NULL)
+		c->tr->close(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -175,10 +186,20 @@ tmq_msg_id(struct tmq_client *c)
 	return id == 0 ? tmq_msg_id(c) : id;
 }
 
+/* tx_buf's first @p len octets as one datagram (or DTLS record). @return 0 or -errno. */
+static int
+send_one(struct tmq_client *c, int len)
+{
+	if (c->tr != NULL)
+		return c->tr->send(c, tx_buf, (size_t)len);
+	return send(c->fd, tx_buf, (size_t)len, 0) < 0 ? -errno : 0;
+}
+
 int
 tmq_send(struct tmq_client *c, const struct mqttsn_msg *m)
 {
 	int len = mqttsn_encode(tx_buf, sizeof(tx_buf), m);
+	int rc;
 
 	if (len < 0) {
 		tmq_error(c, "cannot encode %s: %s", tmq_type_upper(m->type), tern_strerror(len));
@@ -186,22 +207,36 @@ tmq_send(struct tmq_client *c, const struct mqttsn_msg *m)
 	}
 	if (c->verbose)
 		tmq_print_msg(c, stderr, "tx", m);
-	if (send(c->fd, tx_buf, (size_t)len, 0) < 0) {
-		int err = errno;
-
-		if (err == ECONNREFUSED) {
-			/* An earlier datagram's ICMP error; this one may go through. */
-			c->refused = true;
-			if (send(c->fd, tx_buf, (size_t)len, 0) >= 0)
-				goto sent;
-			err = errno;
-		}
-		tmq_error(c, "send %s: %s", tmq_type_upper(m->type), strerror(err));
-		return -err;
+	rc = send_one(c, len);
+	if (rc == -ECONNREFUSED) {
+		/* An earlier datagram's ICMP error; this one may go through. */
+		c->refused = true;
+		rc = send_one(c, len);
 	}
-sent:
+	if (rc < 0) {
+		tmq_error(c, "send %s: %s", tmq_type_upper(m->type), strerror(-rc));
+		return rc;
+	}
 	c->last_tx_ns = tmq_now_ns();
 	return 0;
+}
+
+bool
+tmq_pending(const struct tmq_client *c)
+{
+	return c->tr != NULL && c->tr->pending(c);
+}
+
+/* One datagram (or DTLS record) out of rx_buf. @return its length or -errno. */
+static int
+recv_one(struct tmq_client *c)
+{
+	ssize_t n;
+
+	if (c->tr != NULL)
+		return c->tr->recv(c, rx_buf, sizeof(rx_buf));
+	n = recv(c->fd, rx_buf, sizeof(rx_buf), MSG_DONTWAIT);
+	return n < 0 ? -errno : (int)n;
 }
 
 int
@@ -213,32 +248,35 @@ tmq_recv(struct tmq_client *c, struct mqttsn_msg *m, int timeout_ms)
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 		uint64_t now = tmq_now_ns();
 		int wait = now >= until ? 0 : (int)((until - now + 999999) / 1000000);
-		ssize_t n;
-		int rc;
+		int n, rc;
 
-		rc = poll(&pfd, 1, wait);
-		if (rc < 0) {
-			if (errno == EINTR)
+		/* A DTLS datagram may hold several records: the rest is above the socket. */
+		if (!tmq_pending(c)) {
+			rc = poll(&pfd, 1, wait);
+			if (rc < 0) {
+				if (errno == EINTR)
+					return 0;
+				return -errno;
+			}
+			if (rc == 0)
 				return 0;
-			return -errno;
 		}
-		if (rc == 0)
-			return 0;
-		n = recv(c->fd, rx_buf, sizeof(rx_buf), MSG_DONTWAIT);
+		n = recv_one(c);
 		if (n < 0) {
-			if (errno == ECONNREFUSED) {
+			if (n == -ECONNREFUSED) {
 				c->refused = true;
 				continue;
 			}
-			if (errno == EAGAIN || errno == EINTR)
+			/* DTLS: a record that was not a message (a handshake retransmission). */
+			if (n == -EAGAIN || n == -EINTR)
 				continue;
-			return -errno;
+			return n;
 		}
 		rc = mqttsn_decode(rx_buf, (size_t)n, m);
 		if (rc == 0)
 			break;
 		if (c->verbose)
-			fprintf(stderr, "%s%s< undecodable datagram of %zd bytes: %s (%s)\n",
+			fprintf(stderr, "%s%s< undecodable datagram of %d bytes: %s (%s)\n",
 				c->tag ? c->tag : "", c->tag ? ": " : "", n,
 				mqttsn_err_name(m->err), mqttsn_err_desc(m->err));
 	}

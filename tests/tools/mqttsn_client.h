@@ -12,6 +12,11 @@
  * the views of a received struct mqttsn_msg are valid until the next
  * tmq_recv() / tmq_request() / tmq_pump() of any client.
  *
+ * The datagrams travel as plain UDP unless the client has a transport
+ * (struct tmq_transport): tern-mqttsn --dtls sets mqttsn_dtls.c's, which
+ * carries each message as one DTLS record. The session code above it is the
+ * same either way.
+ *
  * Functions returning int give 0 on success and a negative errno-style code
  * otherwise; those that fail for a protocol reason (timeout, reject, the
  * gateway's DISCONNECT) have already printed why (tmq_error()).
@@ -32,6 +37,29 @@ enum {
 };
 
 struct tmq_client;
+
+/*
+ * A secure channel over the connected socket, chosen once per client before
+ * tmq_open(). Each message is one unit of the channel (one send(), one
+ * recv() result). All functions run on the tool's one thread.
+ */
+struct tmq_transport {
+	const char *name;       /* "DTLS" */
+	/* After c->fd is connected: set up c->tr_sess (handshake). 0, or negative, printed. */
+	int (*open)(struct tmq_client *c);
+	/* Send one message. 0, or negative: -EAGAIN, -ECONNREFUSED, or an error printed. */
+	int (*send)(struct tmq_client *c, const uint8_t *p, size_t len);
+	/*
+	 * Receive one message into @p buf of @p size without blocking.
+	 * @return its length (size: it was longer and is cut), -EAGAIN for
+	 *         nothing yet, -ECONNREFUSED, or another negative code (printed).
+	 */
+	int (*recv)(struct tmq_client *c, uint8_t *buf, size_t size);
+	/* True if a message is already buffered: poll() would not show it. */
+	bool (*pending)(const struct tmq_client *c);
+	/* Tell the peer and free c->tr_sess; c->fd stays open. */
+	void (*close)(struct tmq_client *c);
+};
 
 /* Set by SIGINT / SIGTERM: tmq_pump() returns 0 at once, so loops wind down. */
 extern volatile sig_atomic_t tmq_interrupted;
@@ -62,6 +90,9 @@ struct tmq_client {
 	uint64_t ping_ns;       /* when the outstanding PINGREQ was sent */
 	tmq_msg_fn on_msg;
 	void *arg;
+	const struct tmq_transport *tr; /* NULL: plain UDP */
+	void *tr_conf;          /* the transport's shared settings (DTLS: the SSL_CTX) */
+	void *tr_sess;          /* the transport's state of this client (DTLS: the SSL) */
 };
 
 /** Monotonic clock in nanoseconds. */
@@ -80,15 +111,15 @@ const char *tmq_type_upper(unsigned int type);
 /**
  * Set up @p c with the given settings and open a UDP socket connected to
  * @p host (name, IPv4 or IPv6 literal) port @p port, bound first to local
- * port c->bind_port if it is not 0. Prints the reason and returns a
- * negative code on failure.
+ * port c->bind_port if it is not 0; then open c->tr on it if set (the DTLS
+ * handshake). Prints the reason and returns a negative code on failure.
  */
 int tmq_open(struct tmq_client *c, const char *host, const char *port);
 
 /** Bind @p fd to the any address of @p family, UDP port @p port. @return bind()'s result. */
 int tmq_bind_any(int fd, int family, uint16_t port);
 
-/** Close the socket. */
+/** Close the transport (DTLS: close_notify), then the socket. */
 void tmq_close(struct tmq_client *c);
 
 /** Next message id (1..65535, never 0). */
@@ -96,6 +127,9 @@ uint16_t tmq_msg_id(struct tmq_client *c);
 
 /** Encode and send one message; -v prints it. @return 0, or the codec's / send()'s error. */
 int tmq_send(struct tmq_client *c, const struct mqttsn_msg *m);
+
+/** True if a message is buffered above the socket (DTLS): receive before poll(). */
+bool tmq_pending(const struct tmq_client *c);
 
 /**
  * Wait up to @p timeout_ms (0: do not wait) for one decodable message;

@@ -272,6 +272,8 @@ client_start(struct tmq_client *c, const struct tmq_opts *o, struct session *s)
 	c->json = o->json;
 	c->on_msg = on_msg;
 	c->arg = s;
+	c->tr = o->tr;
+	c->tr_conf = o->tr_conf;
 	return tmq_open(c, o->host, o->port);
 }
 

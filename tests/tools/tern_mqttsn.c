@@ -122,7 +122,22 @@ static const struct cmd {
 	_(RATE, "rate", 0, "MSG_PER_SEC", CMD_LOAD, \
 	  "publications per second, all publishers together (default 100)") \
 	_(TOPICS, "topics", 0, "T", CMD_LOAD, "topics load/0 .. load/T-1 (default 1)") \
-	_(FANOUT, "fanout", 0, "F", CMD_LOAD, "subscribers per topic (default 1)")
+	_(FANOUT, "fanout", 0, "F", CMD_LOAD, "subscribers per topic (default 1)") \
+	_(DTLS, "dtls", 0, NULL, CMD_SESSION, \
+	  "DTLS 1.2 to the gateway, one message a record; the handshake resends\n" \
+	  "                             a flight every --timeout, --retries times") \
+	_(PSK_ID, "psk-identity", 0, "ID", CMD_SESSION, \
+	  "DTLS PSK identity (with --psk or --psk-hex)") \
+	_(PSK, "psk", 0, "KEY", CMD_SESSION, "DTLS pre-shared key as text (up to 64 octets)") \
+	_(PSK_HEX, "psk-hex", 0, "HEX", CMD_SESSION, "DTLS pre-shared key in hex (0102...)") \
+	_(CA, "ca", 0, "FILE", CMD_SESSION, \
+	  "verify the gateway's certificate chain with these CAs (PEM; not its name);\n" \
+	  "                             without --ca the certificate is NOT verified") \
+	_(CERT, "cert", 0, "FILE", CMD_SESSION, "DTLS client certificate chain (PEM, with --key)") \
+	_(KEY, "key", 0, "FILE", CMD_SESSION, "private key of --cert (PEM)") \
+	_(CIPHER, "cipher", 0, "LIST", CMD_SESSION, \
+	  "OpenSSL cipher list (default: PSK-AES128-CCM8, PSK-AES128-GCM-SHA256, ...\n" \
+	  "                             or ECDHE-ECDSA-AES128-GCM-SHA256, ...)")
 
 enum opt_id {
 #define OPT_ENUM(e, l, s, a, m, h) OPT_##e,
@@ -150,7 +165,7 @@ help(FILE *f, const struct cmd *cmd)
 
 	if (cmd == NULL) {
 		fprintf(f, "Usage: tern-mqttsn COMMAND [OPTIONS]\n\n"
-			"An MQTT-SN v1.2 client over UDP. Commands:\n");
+			"An MQTT-SN v1.2 client over UDP (or DTLS 1.2: --dtls). Commands:\n");
 		for (i = 0; i < TMQ_DIM(cmds); i++)
 			fprintf(f, "  %s\n", cmds[i].synopsis);
 		fprintf(f, "\n'tern-mqttsn COMMAND --help' lists the options of a command.\n");
@@ -271,6 +286,14 @@ set_opt(struct tmq_opts *o, enum opt_id id, const char *a)
 	case OPT_RATE: rc = parse_double(a, 0.001, 1e7, &o->rate); break;
 	case OPT_TOPICS: rc = parse_ulong(a, 1, 100000, &u); o->topics = u; break;
 	case OPT_FANOUT: rc = parse_ulong(a, 0, 100000, &u); o->fanout = u; break;
+	case OPT_DTLS: o->dtls = true; break;
+	case OPT_PSK_ID: rc = a[0] ? 0 : -EINVAL; o->dtls_conf.psk_identity = a; break;
+	case OPT_PSK: rc = tmq_dtls_psk_text(&o->dtls_conf, a); break;
+	case OPT_PSK_HEX: rc = tmq_dtls_psk_hex(&o->dtls_conf, a); break;
+	case OPT_CA: o->dtls_conf.ca = a; break;
+	case OPT_CERT: o->dtls_conf.cert = a; break;
+	case OPT_KEY: o->dtls_conf.key = a; break;
+	case OPT_CIPHER: o->dtls_conf.cipher = a; break;
 	default: break;
 	}
 	return rc;
@@ -281,6 +304,7 @@ static const char *
 check_opts(const struct cmd *cmd, const struct tmq_opts *o, const bool *given)
 {
 	unsigned int ntopic = given[OPT_TOPIC] + given[OPT_PREDEF] + given[OPT_SHORT];
+	unsigned int i;
 
 	if (o->resume) {
 		if (ntopic != 0)
@@ -299,6 +323,16 @@ check_opts(const struct cmd *cmd, const struct tmq_opts *o, const bool *given)
 	}
 	if (o->qos == -1 && cmd->bit != CMD_PUB)
 		return "QoS -1 exists for pub only";
+	for (i = OPT_PSK_ID; i <= OPT_CIPHER; i++)
+		if (given[i] && !o->dtls)
+			return "--psk-identity, --psk, --psk-hex, --ca, --cert, --key and --cipher "
+			       "need --dtls";
+	if (given[OPT_PSK] && given[OPT_PSK_HEX])
+		return "give one of --psk, --psk-hex";
+	if (given[OPT_PSK_ID] != (given[OPT_PSK] || given[OPT_PSK_HEX]))
+		return "--psk-identity and --psk (or --psk-hex) go together";
+	if (given[OPT_CERT] != given[OPT_KEY])
+		return "--cert and --key go together";
 	switch (cmd->bit) {
 	case CMD_PUB:
 		if (o->message == NULL)
@@ -422,6 +456,11 @@ main(int argc, char **argv)
 				snprintf(name, sizeof(name), "-%c", c);
 			else
 				snprintf(name, sizeof(name), "--%s", opts[id].lname);
+			if (id >= OPT_DTLS && id <= OPT_CIPHER)
+				return usage_error(cmd->name, "option '%s' does not apply to this "
+						   "command: DTLS needs a session with one gateway "
+						   "on a connected socket, discovery sends to and "
+						   "hears from any address", name);
 			return usage_error(cmd->name, "option '%s' does not apply to this command",
 					   name);
 		}
@@ -440,8 +479,17 @@ main(int argc, char **argv)
 	if (why != NULL)
 		return usage_error(cmd->name, "%s", why);
 
+	if (o.dtls) {
+		o.tr_conf = tmq_dtls_ctx_new(&o.dtls_conf);
+		if (o.tr_conf == NULL)
+			return TMQ_EXIT_FAIL;
+		o.tr = &tmq_dtls_transport;
+	}
+
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	return cmd->run(&o);
+	c = cmd->run(&o);
+	tmq_dtls_ctx_free(o.tr_conf);
+	return c;
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mqttsn_dtls.h"
+
 struct tmq_opts {
 	/* common */
 	const char *host;
@@ -25,6 +27,10 @@ struct tmq_opts {
 	bool verbose;
 	bool json;
 	uint16_t bind_port;         /* --bind: local UDP port; 0: any */
+	bool dtls;                  /* --dtls */
+	struct tmq_dtls_conf dtls_conf;
+	const struct tmq_transport *tr; /* main(): the clients' transport, NULL: UDP */
+	void *tr_conf;              /* main(): its shared settings (the DTLS context) */
 	/* pub */
 	const char *message;
 	bool retain;

@@ -10,9 +10,14 @@ independent of proto/mqttsn.c), and records every datagram the tool sent so
 the checks can compare them byte for byte. Prints one "ok - ..." /
 "not ok - ..." line per check; exits 1 if any failed. Every run of the tool
 is bounded by short --timeout values and a subprocess timeout.
+
+--dtls is checked against the silent peer (handshake retransmission and
+timeout) and, if the openssl command is installed, against
+"openssl s_server -dtls1_2" with a PSK (the handshake and one record).
 """
 
 import json
+import shutil
 import socket
 import struct
 import subprocess
@@ -591,6 +596,53 @@ def test_listen_timeout():
           "rc=%d %s" % (p.returncode, p.stderr.decode()))
 
 
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_dtls():
+    # A silent peer sees only ClientHello flights: 1 + --retries of them, then exit 1.
+    peer = Peer(silent=True)
+    rc, out, err = run(peer, ["pub", "-t", "a", "-m", "x", "--dtls", "--psk-identity", "id",
+                              "--psk", "secret", "--timeout", "0.2", "--retries", "2"])
+    peer.close()
+    # Record: handshake (22), DTLS 1.x; handshake message: ClientHello (1).
+    hellos = [d for d in peer.rx if d[0] == 0x16 and d[1] == 0xfe and len(d) > 25 and d[13] == 1]
+    check(rc == 1 and len(hellos) == 3 and len(peer.rx) == 3,
+          "dtls: silent gateway gets 3 ClientHellos (--retries 2), exit 1",
+          "rc=%d rx=%s %s" % (rc, [d[:14].hex() for d in peer.rx], err))
+    check("timeout: DTLS handshake" in err and "after 3 attempts of 200 ms" in err,
+          "dtls: handshake timeout names the attempts", err)
+    # Against openssl s_server: the handshake completes and the message is one record.
+    if not shutil.which("openssl"):
+        print("ok - dtls: s_server handshake # SKIP no openssl")
+        return
+    port = free_udp_port()
+    key = "0102030405060708090a0b0c0d0e0f10"
+    srv = subprocess.Popen(["openssl", "s_server", "-dtls1_2", "-quiet", "-nocert",
+                            "-accept", "127.0.0.1:%d" % port, "-psk", key, "-psk_identity", "id",
+                            "-cipher", "PSK-AES128-CCM8"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p = subprocess.run([TOOL, "pub", "-p", str(port), "-q", "-1", "--short", "t1", "-m",
+                            "over-dtls", "-v", "--dtls", "--psk-identity", "id", "--psk-hex",
+                            key, "--timeout", "0.5", "--retries", "6"],
+                           capture_output=True, timeout=20)
+        time.sleep(0.3)
+    finally:
+        srv.kill()
+        srv_out, _ = srv.communicate()
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 0 and "DTLS: DTLSv1.2 PSK-AES128-CCM8" in err and
+          "close_notify sent" in err, "dtls: PSK-AES128-CCM8 handshake with s_server", err)
+    check(publish_bytes(0x62, 0x7431, 0, b"over-dtls") in srv_out,
+          "dtls: s_server receives the PUBLISH", srv_out)
+
+
 def test_usage():
     cases = [
         ([], 2), (["--help"], 0), (["pub", "--help"], 0), (["sub", "--help"], 0),
@@ -614,6 +666,17 @@ def test_usage():
         (["search", "-t", "a"], 2), (["search", "-q", "1"], 2), (["search", "--wait", "1"], 2),
         (["search", "x"], 2), (["listen", "-i", "x"], 2), (["listen", "-c", "0"], 2),
         (["listen", "--wait", "0"], 2), (["listen", "--timeout", "1"], 2),
+        (["search", "--dtls"], 2), (["listen", "--dtls"], 2),
+        (["pub", "-t", "a", "-m", "x", "--psk", "k"], 2),
+        (["pub", "-t", "a", "-m", "x", "--dtls", "--psk", "k"], 2),
+        (["pub", "-t", "a", "-m", "x", "--dtls", "--psk-identity", "i"], 2),
+        (["pub", "-t", "a", "-m", "x", "--dtls", "--psk-identity", "i", "--psk", "k",
+          "--psk-hex", "01"], 2),
+        (["pub", "-t", "a", "-m", "x", "--dtls", "--psk-identity", "i", "--psk-hex", "0g"], 2),
+        (["pub", "-t", "a", "-m", "x", "--dtls", "--cert", "c.pem"], 2),
+        (["sub", "-t", "a", "--ca", "ca.pem"], 2),
+        (["pub", "-t", "a", "-m", "x", "--dtls", "--ca", "/nonexistent.pem"], 1),
+        (["pub", "-t", "a", "-m", "x", "--dtls", "--cipher", "NO-SUCH-CIPHER"], 1),
     ]
     for args, want in cases:
         p = subprocess.run([TOOL] + args, capture_output=True, timeout=10)
@@ -626,7 +689,9 @@ def test_usage():
                             ("sub", "--resume", True), ("pub", "--resume", False),
                             ("sub", "--bind", True), ("load", "--bind", False),
                             ("search", "--bind", True), ("search", "--topic", False),
-                            ("listen", "--wait", True), ("listen", "--bind", False)]:
+                            ("listen", "--wait", True), ("listen", "--bind", False),
+                            ("pub", "--dtls", True), ("load", "--psk-identity", True),
+                            ("sleep", "--ca", True), ("search", "--dtls", False)]:
         h = subprocess.run([TOOL, cmd, "--help"], capture_output=True, timeout=10).stdout.decode()
         check((opt in h) == takes, "%s --help %s %s" % (cmd, "lists" if takes else "omits", opt))
 
@@ -665,6 +730,7 @@ def main():
     else:
         print("ok - listen IPv6 # SKIP no ::1")
     test_listen_timeout()
+    test_dtls()
     test_usage()
     print("1..%d" % count)
     return 1 if failed else 0
