@@ -17,6 +17,7 @@
 #include <rte_log.h>
 
 #include "control/ctl.h"
+#include "control/dtls/service.h"
 #include "control/lbs/lbs.h"
 #include "control/ternd.h"
 #include "dataplane/dp.h"
@@ -262,11 +263,30 @@ cmd_stats(const struct ctl_req *req, json_t **result, char *err, size_t errlen)
 		}
 		json_object_set_new(o, "lbs", l);
 	}
+	if (dtls_svc_running() && only < 0) {
+		/* the DTLS service's and engine's counters (dtls.stats) */
+		struct dtls_svc_stats st;
+		json_t *l = json_object();
+
+		dtls_svc_stats_get(&st);
+		json_object_set_new(l, "sessions", json_integer(st.sessions));
+		json_object_set_new(l, "handshakes", json_integer(st.handshakes));
+		for (unsigned int i = 0; i < DTLS_C_MAX; i++)
+			if (!nonzero || st.engine[i] != 0)
+				json_object_set_new(l, dtls_counter_name(i),
+						    json_integer((json_int_t)st.engine[i]));
+		for (unsigned int i = 0; i < DSVC_C_MAX; i++)
+			if (!nonzero || st.svc[i] != 0)
+				json_object_set_new(l, dsvc_counter_names[i],
+						    json_integer((json_int_t)st.svc[i]));
+		json_object_set_new(o, "dtls", l);
+	}
 	/* The reply carries the values from before the reset: nothing is lost. */
 	if (reset) {
 		dp_counters_reset();
 		if (lbs_running())
 			lbs_stats_reset();
+		dtls_svc_stats_reset();
 	}
 
 	json_object_set_new(o, "ports", ports);

@@ -387,6 +387,61 @@ cfg_check_lbs(struct cfg_ctx *c)
 	return 0;
 }
 
+static int
+cfg_check_dtls(struct cfg_ctx *c)
+{
+	const struct tern_config *cfg = c->cfg;
+	const struct tern_dtls *d = &cfg->dtls;
+	const struct {
+		const char *key;
+		uint16_t port;
+	} other[] = {
+		{ "mqttsn.port", cfg->mqttsn.enabled ? cfg->mqttsn.port : 0 },
+		{ "coap.port", cfg->coap.enabled ? cfg->coap.port : 0 },
+		{ "dtls.coap_port", d->coap_port },
+	};
+
+	if (d->coap_port != 0 && !cfg->coap.enabled)
+		return cfg_fail(c, "dtls.coap_port", "needs the CoAP node: set coap.enabled: true "
+				"(or dtls.coap_port: 0)");
+	if (d->mqttsn_port != 0 && !cfg->mqttsn.enabled)
+		return cfg_fail(c, "dtls.mqttsn_port", "needs the MQTT-SN node: set mqttsn.enabled: "
+				"true (or dtls.mqttsn_port: 0)");
+	for (unsigned int i = 0; i < 3; i++) {
+		if (other[i].port == 0)
+			continue;
+		if (d->coap_port == other[i].port && strcmp(other[i].key, "dtls.coap_port") != 0)
+			return cfg_fail(c, "dtls.coap_port", "%u is %s too", d->coap_port,
+					other[i].key);
+		if (d->mqttsn_port == other[i].port)
+			return cfg_fail(c, "dtls.mqttsn_port", "%u is %s too", d->mqttsn_port,
+					other[i].key);
+	}
+	if ((d->cert == NULL) != (d->key == NULL))
+		return cfg_fail(c, d->cert == NULL ? "dtls.cert" : "dtls.key",
+				"dtls.cert and dtls.key go together");
+	if (d->verify_client != 0 && (d->cert == NULL || d->ca == NULL))
+		return cfg_fail(c, d->cert == NULL ? "dtls.cert" : "dtls.ca",
+				"required with dtls.verify_client %s",
+				d->verify_client == 1 ? "optional" : "required");
+	for (unsigned int i = 0; i < d->nb_psk; i++) {
+		char kpath[64];
+
+		snprintf(kpath, sizeof(kpath), "dtls.psk[%u].identity", i);
+		for (unsigned int j = 0; j < i; j++)
+			if (strcmp(d->psk[i].identity, d->psk[j].identity) == 0)
+				return cfg_fail(c, kpath, "%s is dtls.psk[%u]'s identity too",
+						CFG_Q(d->psk[i].identity), j);
+		if (d->psk[i].key_src != 1 && d->psk[i].key_src != 2) {
+			snprintf(kpath, sizeof(kpath), "dtls.psk[%u]", i);
+			return cfg_fail(c, kpath, d->psk[i].key_src == 0 ?
+					"needs key (text) or key_hex" :
+					"key and key_hex: give one of them");
+		}
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Public interface */
 
@@ -415,6 +470,14 @@ tern_config_free(struct tern_config *cfg)
 	free(cfg->lbs.listen);
 	free(cfg->lbs.cert);
 	free(cfg->lbs.key);
+	free(cfg->dtls.cert);
+	free(cfg->dtls.key);
+	free(cfg->dtls.ca);
+	for (unsigned int i = 0; cfg->dtls.psk != NULL && i < cfg->dtls.nb_psk; i++) {
+		free(cfg->dtls.psk[i].identity);
+		explicit_bzero(cfg->dtls.psk[i].key, sizeof(cfg->dtls.psk[i].key));
+	}
+	free(cfg->dtls.psk);
 	for (unsigned int i = 0; cfg->nodes != NULL && i < cfg->nb_nodes; i++)
 		free(cfg->nodes[i].name);
 	free(cfg->nodes);
@@ -458,7 +521,7 @@ tern_config_parse(const char *yaml, size_t len, const char *name, char *err, siz
 	/* an empty document loads as NULL: every key is then missing */
 	if (cfg_convert_map(&c, "", raw, "") < 0 || cfg_check_ports(&c) < 0 ||
 	    cfg_check_predef(&c) < 0 || cfg_check_access(&c) < 0 ||
-	    cfg_check_coap(&c) < 0 || cfg_check_lbs(&c) < 0)
+	    cfg_check_coap(&c) < 0 || cfg_check_lbs(&c) < 0 || cfg_check_dtls(&c) < 0)
 		goto fail;
 	if (cfg_dup(&c.cfg->source, name != NULL ? name : "<string>") < 0) {
 		cfg_fail_at(&c, NULL, 0, "out of memory");

@@ -77,6 +77,32 @@ struct tern_node_link {
 	uint32_t timeout;              /* s without an answer before a node is down */
 };
 
+/* A pre-shared key of `dtls.psk[]`. */
+struct tern_psk {
+	char *identity;
+	uint8_t key[64];
+	size_t key_len;
+	uint8_t key_src;               /* 1: key (text), 2: key_hex, 3: both (an error) */
+};
+
+/* DTLS terminated by the control plane (`dtls:`, docs/dtls.md). */
+struct tern_dtls {
+	uint16_t coap_port;            /* coaps; 0: none */
+	uint16_t mqttsn_port;          /* MQTT-SN over DTLS; 0: none */
+	char *cert;                    /* PEM server certificate (ECDSA P-256) */
+	char *key;
+	char *ca;                      /* CAs of client certificates */
+	uint8_t verify_client;         /* enum dtls_verify: none, optional, required */
+	struct tern_psk *psk;
+	unsigned int nb_psk;
+	uint32_t max_sessions;
+	uint32_t max_handshakes;
+	uint32_t handshake_timeout;    /* s */
+	uint32_t idle_timeout;         /* s */
+	uint32_t cookie_rotate;        /* s */
+	uint16_t mtu;                  /* largest UDP payload written */
+};
+
 struct tern_config {
 	char *source;                  /* file path, or "<built-in>" */
 	char **eal_argv;               /* argv for the EAL; eal_argv[0] = "ternd" */
@@ -102,6 +128,7 @@ struct tern_config {
 	struct tern_node *nodes;       /* the LBS's access nodes; none: itself */
 	unsigned int nb_nodes;
 	struct tern_node_link node_link;
+	struct tern_dtls dtls;
 };
 
 /* The configuration ternd runs without -c, and that scripts/demo uses. */

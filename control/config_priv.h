@@ -112,6 +112,7 @@ extern const struct cfg_type cfg_t_path;
 extern const struct cfg_type cfg_t_group;
 extern const struct cfg_type cfg_t_enum;
 extern const struct cfg_type cfg_t_text;
+extern const struct cfg_type cfg_t_hex;
 extern const struct cfg_type cfg_t_advaddr;
 extern const struct cfg_type cfg_t_addr;
 

@@ -591,6 +591,119 @@ CFG_STR(link_ca, cfg->node_link.ca)
 CFG_LINK_UINT(interval)
 CFG_LINK_UINT(timeout)
 
+/* dtls: */
+#define CFG_DTLS_UINT(field)                                                        \
+	static int cfg_store_dtls_##field(struct cfg_ctx *c, const union cfg_val *v)   \
+	{                                                                           \
+		c->cfg->dtls.field = (__typeof__(c->cfg->dtls.field))v->u;          \
+		return 0;                                                           \
+	}                                                                           \
+	static json_t *cfg_show_dtls_##field(const struct tern_config *cfg,         \
+					     unsigned int idx)                      \
+	{                                                                           \
+		(void)idx;                                                          \
+		return json_integer(cfg->dtls.field);                               \
+	}
+CFG_DTLS_UINT(coap_port)
+CFG_DTLS_UINT(mqttsn_port)
+CFG_DTLS_UINT(max_sessions)
+CFG_DTLS_UINT(max_handshakes)
+CFG_DTLS_UINT(handshake_timeout)
+CFG_DTLS_UINT(idle_timeout)
+CFG_DTLS_UINT(cookie_rotate)
+CFG_DTLS_UINT(mtu)
+CFG_STR(dtls_cert, cfg->dtls.cert)
+CFG_STR(dtls_key, cfg->dtls.key)
+CFG_STR(dtls_ca, cfg->dtls.ca)
+
+#define CFG_DTLS(field)                                                             \
+	"dtls." #field, CFG_LEAF, &cfg_t_uint, .store = cfg_store_dtls_##field,          \
+	.show = cfg_show_dtls_##field
+
+static const char *const cfg_verify_modes[] = { "none", "optional", "required", NULL };
+
+static int
+cfg_store_dtls_verify(struct cfg_ctx *c, const union cfg_val *v)
+{
+	for (uint8_t i = 0; cfg_verify_modes[i] != NULL; i++)
+		if (strcmp(v->s, cfg_verify_modes[i]) == 0)
+			c->cfg->dtls.verify_client = i;
+	return 0;
+}
+
+static json_t *
+cfg_show_dtls_verify(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)idx;
+	return json_string(cfg_verify_modes[cfg->dtls.verify_client]);
+}
+
+static int
+cfg_store_psk(struct cfg_ctx *c, const union cfg_val *v)
+{
+	c->cfg->dtls.nb_psk = v->list.n;
+	if (v->list.n == 0)
+		return 0;
+	c->cfg->dtls.psk = calloc(v->list.n, sizeof(*c->cfg->dtls.psk));
+	return c->cfg->dtls.psk != NULL ? 0 : -ENOMEM;
+}
+
+static unsigned int
+cfg_count_psk(const struct tern_config *cfg)
+{
+	return cfg->dtls.nb_psk;
+}
+
+static int
+cfg_store_psk_identity(struct cfg_ctx *c, const union cfg_val *v)
+{
+	return cfg_dup(&c->cfg->dtls.psk[c->idx].identity, v->s);
+}
+
+static json_t *
+cfg_show_psk_identity(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg->dtls.psk[idx].identity);
+}
+
+static int
+cfg_store_psk_key(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct tern_psk *k = &c->cfg->dtls.psk[c->idx];
+
+	k->key_src |= 1;
+	k->key_len = strlen(v->s);
+	memcpy(k->key, v->s, k->key_len);
+	return 0;
+}
+
+static int
+cfg_store_psk_key_hex(struct cfg_ctx *c, const union cfg_val *v)
+{
+	struct tern_psk *k = &c->cfg->dtls.psk[c->idx];
+	size_t n = strlen(v->s) / 2;
+
+	k->key_src |= 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned int b;
+
+		if (sscanf(v->s + 2 * i, "%2x", &b) != 1)
+			return -EINVAL;
+		k->key[i] = (uint8_t)b;
+	}
+	k->key_len = n;
+	return 0;
+}
+
+/* Keys are never shown: config.show says a key is set, not what it is. */
+static json_t *
+cfg_show_psk_secret(const struct tern_config *cfg, unsigned int idx)
+{
+	(void)cfg;
+	(void)idx;
+	return json_string("(hidden)");
+}
+
 #define CFG_LINK(field)                                                             \
 	"node_link." #field, CFG_LEAF, &cfg_t_uint, .store = cfg_store_link_##field,     \
 	.show = cfg_show_link_##field
@@ -1109,6 +1222,61 @@ const struct cfg_key cfg_keys[] = {
 	  .doc = "Seconds between two load reports the LBS asks of each node." },
 	{ CFG_LINK(timeout), .def = "3", .min = 1, .max = 600,
 	  .doc = "Seconds without an answer after which the LBS takes a node as down." },
+	{ "dtls", CFG_MAP,
+	  .doc = "DTLS 1.2 terminated by the control plane (docs/dtls.md): coaps and MQTT-SN "
+		 "over DTLS, with pre-shared keys or certificates. Decrypted messages go to the "
+		 "CoAP and MQTT-SN nodes like plain ones; secure and plain clients share topics." },
+	{ CFG_DTLS(coap_port), .def = "0", .min = 0, .max = 65535,
+	  .doc = "UDP port of CoAP over DTLS (coaps; RFC 7252 assigns 5684); 0: none. Needs "
+		 "`coap.enabled`." },
+	{ CFG_DTLS(mqttsn_port), .def = "0", .min = 0, .max = 65535,
+	  .doc = "UDP port of MQTT-SN over DTLS (none is assigned; tern's examples use 1884); "
+		 "0: none. Needs `mqttsn.enabled`." },
+	{ "dtls.cert", CFG_LEAF, &cfg_t_path, .min = 1, .max = 4096, .def_doc = "none: PSK only",
+	  .store = cfg_store_dtls_cert, .show = cfg_show_dtls_cert,
+	  .doc = "PEM server certificate (ECDSA P-256 recommended; RSA works with the RSA "
+		 "suites) for the certificate cipher suites." },
+	{ "dtls.key", CFG_LEAF, &cfg_t_path, .min = 1, .max = 4096, .def_doc = "none",
+	  .store = cfg_store_dtls_key, .show = cfg_show_dtls_key,
+	  .doc = "PEM private key of `dtls.cert`." },
+	{ "dtls.ca", CFG_LEAF, &cfg_t_path, .min = 1, .max = 4096, .def_doc = "none",
+	  .store = cfg_store_dtls_ca, .show = cfg_show_dtls_ca,
+	  .doc = "PEM CA certificate(s) client certificates must chain to." },
+	{ "dtls.verify_client", CFG_LEAF, &cfg_t_enum, .def = "none", .allowed = cfg_verify_modes,
+	  .store = cfg_store_dtls_verify, .show = cfg_show_dtls_verify,
+	  .doc = "Client certificates: `none` (not asked for), `optional` (asked for, checked "
+		 "against `ca` if sent), `required` (no handshake without one that checks). The "
+		 "certificate's subject is then the client's identity." },
+	{ "dtls.psk", CFG_LIST, .min = 0, .max = 65536,
+	  .store = cfg_store_psk, .count = cfg_count_psk,
+	  .doc = "Pre-shared keys (`ternctl psk.add/remove/list` change the running table). "
+		 "The identity is then the client's identity; for an OSAP device it may be its "
+		 "DevID." },
+	{ "dtls.psk[].identity", CFG_LEAF, &cfg_t_text, CFG_F_REQUIRED, .min = 1, .max = 128,
+	  .store = cfg_store_psk_identity, .show = cfg_show_psk_identity,
+	  .doc = "The PSK identity the client sends; unique." },
+	{ "dtls.psk[].key", CFG_LEAF, &cfg_t_text, .min = 1, .max = 64, .def_doc = "none",
+	  .store = cfg_store_psk_key, .show = cfg_show_psk_secret,
+	  .doc = "The key as text (its octets); or `key_hex`. Never shown by `config.show`." },
+	{ "dtls.psk[].key_hex", CFG_LEAF, &cfg_t_hex, .min = 2, .max = 128, .def_doc = "none",
+	  .store = cfg_store_psk_key_hex, .show = cfg_show_psk_secret,
+	  .doc = "The key in hexadecimal; or `key`." },
+	{ CFG_DTLS(max_sessions), .def = "1024", .min = 1, .max = 1000000,
+	  .doc = "DTLS sessions at once, handshaking or open; a ClientHello with a good cookie "
+		 "beyond it is dropped (counted: limit_sessions)." },
+	{ CFG_DTLS(max_handshakes), .def = "128", .min = 1, .max = 100000,
+	  .doc = "Sessions in their handshake at once; more are dropped (limit_handshakes)." },
+	{ CFG_DTLS(handshake_timeout), .def = "10", .min = 1, .max = 600,
+	  .doc = "Seconds from the cookie exchange to the handshake done; then the session "
+		 "is dropped (hs_timeout)." },
+	{ CFG_DTLS(idle_timeout), .def = "300", .min = 1, .max = 86400,
+	  .doc = "Seconds an open session may stay silent; then it is closed (idle_timeout). "
+		 "Clients that sleep longer handshake again." },
+	{ CFG_DTLS(cookie_rotate), .def = "30", .min = 1, .max = 3600,
+	  .doc = "Seconds between two cookie secrets; a cookie stays valid one to two periods." },
+	{ CFG_DTLS(mtu), .def = "1200", .min = 256, .max = 1452,
+	  .doc = "Largest UDP payload a DTLS datagram of ours carries (handshake flights are "
+		 "fragmented to fit; messages to a peer must fit in one record)." },
 };
 
 const size_t cfg_nb_keys = CFG_DIM(cfg_keys);

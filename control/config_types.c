@@ -7,6 +7,7 @@
  */
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -481,6 +482,34 @@ const struct cfg_type cfg_t_ifname = { "interface name", cfg_parse_ifname,
 const struct cfg_type cfg_t_path = { "path", cfg_parse_path, cfg_range_path };
 const struct cfg_type cfg_t_group = { "group name", cfg_parse_group, cfg_range_group };
 const struct cfg_type cfg_t_enum = { "enum", cfg_parse_enum, cfg_range_enum };
+/* Octets in hexadecimal: an even number of digits, min..max of them. */
+static int
+cfg_parse_hex(const struct cfg_key *k, const char *s, union cfg_val *v, char *msg, size_t len)
+{
+	size_t n = strlen(s);
+
+	if (cfg_check_len(k, s, msg, len) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i])) {
+			snprintf(msg, len, "a hexadecimal string, not %s", CFG_Q(s));
+			return -EINVAL;
+		}
+	if (n % 2 != 0) {
+		snprintf(msg, len, "an even number of hexadecimal digits (whole octets), not %zu", n);
+		return -EINVAL;
+	}
+	v->s = s;
+	return 0;
+}
+
+static void
+cfg_range_hex(const struct cfg_key *k, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lu..%lu octets", k->min / 2, k->max / 2);
+}
+
+const struct cfg_type cfg_t_hex = { "hex string", cfg_parse_hex, cfg_range_hex };
 const struct cfg_type cfg_t_text = { "string", cfg_parse_text, cfg_range_len };
 const struct cfg_type cfg_t_advaddr = { "IP address", cfg_parse_advaddr, cfg_range_advaddr };
 const struct cfg_type cfg_t_addr = { "IP address", cfg_parse_addr, cfg_range_addr };

@@ -22,6 +22,7 @@
 #include "control/config.h"
 #include "control/ctl.h"
 #include "control/lbs/lbs.h"
+#include "control/dtls/service.h"
 #include "control/ternd.h"
 #include "dataplane/dp.h"
 
@@ -138,6 +139,11 @@ start(const char *src)
 		fprintf(stderr, "ternd: cannot create the event loop\n");
 		return EXIT_FAILURE;
 	}
+	ret = dtls_svc_start(config, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "ternd: config %s: %s\n", src, err);
+		return EXIT_CONFIG;
+	}
 	ret = ternd_apply_reloadable(config, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "ternd: config %s: mqttsn: %s\n", src, err);
@@ -146,6 +152,7 @@ start(const char *src)
 	cmd_core_register();
 	cmd_device_register();
 	cmd_lbs_register();
+	cmd_dtls_register();
 	cmd_conf_register();
 	cmd_coap_register();
 	cmd_mqttsn_register();
@@ -175,6 +182,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	dp_control_poll();
+	dtls_svc_poll();
 }
 
 static int
@@ -203,6 +211,7 @@ run(void)
 	ctl_stop();
 	lbs_stop();
 	lbs_link_stop();
+	dtls_svc_stop();
 	ternd_registry_close();
 	dp_stop();
 	audit = dp_audit(&in_use, &baseline);

@@ -47,6 +47,9 @@ int ternd_registry_open(const char *path, char *err, size_t errlen);
 void ternd_registry_close(void);
 void cmd_device_register(void);
 
+/** Register psk.* and dtls.* (cmd_dtls.c). */
+void cmd_dtls_register(void);
+
 /** Register lbs.stats and the node.* commands (cmd_lbs.c). */
 void cmd_lbs_register(void);
 

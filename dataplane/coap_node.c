@@ -149,7 +149,7 @@ frame_finish(struct rte_mbuf *m, const struct coap_writer *cw, uint16_t pidx,
 	sum = net_cksum_add(0, buf + hl, (size_t)len);
 	if (extra > 0)
 		sum = net_cksum_combine(sum, extra_sum, (size_t)len);
-	if (net_udp_header(buf, hl, &dp.ports[pidx].nif, peer, cp->p.port, (size_t)len + extra,
+	if (net_udp_header(buf, hl, &dp.ports[pidx].nif, peer, peer->lport, (size_t)len + extra,
 			   sum) < 0)
 		return -EINVAL;
 	m->data_len = (uint16_t)(hl + (size_t)len);
@@ -358,6 +358,7 @@ key_of(const struct net_peer *peer, uint16_t pidx, struct cp_key *k)
 	k->port = peer->port;
 	k->v6 = peer->v6;
 	k->pidx = (uint8_t)pidx;
+	k->lport = peer->lport;
 }
 
 static struct cp_ep *

@@ -57,7 +57,8 @@ struct cp_key {
 	uint16_t port;
 	uint8_t v6;
 	uint8_t pidx;
-	uint32_t rsvd;
+	uint16_t lport;           /* the port it sends to: plain, or DTLS through the control plane */
+	uint16_t rsvd;
 } __rte_aligned(8);
 
 /* A request seen recently: a duplicate gets the same answer (RFC 7252 4.5). */

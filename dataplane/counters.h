@@ -30,7 +30,13 @@
 	_(EXC_RX,          "exc_rx",          "frames from the host stack, sent out the port") \
 	_(STEER_OUT,       "steer_out",       "datagrams handed to the worker that owns their flow") \
 	_(STEER_IN,        "steer_in",        "datagrams received from another worker's steering") \
-	_(STEER_REFUSED,   "steer_refused",   "datagrams dropped: the owning worker's ring was full")
+	_(STEER_REFUSED,   "steer_refused",   "datagrams dropped: the owning worker's ring was full") \
+	_(DTLS_IN,         "dtls_in",         "datagrams to a DTLS port handed to the control plane") \
+	_(DTLS_IN_REFUSED, "dtls_in_refused", "datagrams to a DTLS port dropped: the control plane's ring was full") \
+	_(DTLS_DECRYPTED,  "dtls_decrypted",  "decrypted DTLS messages from the control plane, handed to their node") \
+	_(DTLS_OUT,        "dtls_out",        "messages to DTLS peers handed to the control plane to encrypt") \
+	_(DTLS_OUT_REFUSED, "dtls_out_refused", "messages to DTLS peers dropped: the control plane's ring was full") \
+	_(DTLS_TX,         "dtls_tx",         "DTLS records from the control plane sent out the port")
 
 /*
  * The MQTT-SN node's own counters (docs/mqttsn.md); per message type
@@ -66,6 +72,7 @@
 	_(MQTTSN_ENCAP_RX,     "mqttsn_encap_rx",     "messages received from forwarders (encapsulated, spec 5.5)") \
 	_(MQTTSN_ENCAP_TX,     "mqttsn_encap_tx",     "messages sent to clients through their forwarder") \
 	_(MQTTSN_ENCAP_BAD,    "mqttsn_encap_bad",    "encapsulated messages dropped: wireless node id longer than 16 bytes") \
+	_(MQTTSN_DTLS_NEW_IDENTITY, "mqttsn_dtls_new_identity", "sessions ended because a new DTLS session from their address and port proved another identity") \
 	_(OSAP_SESSIONS, "osap_sessions", "OSAP sessions established: an admitted DevID's CONNECT accepted and its session key installed") \
 	_(OSAP_CONNECT_REFUSED, "osap_connect_refused", "CONNECTs refused with 'rejected: not supported': no admission (mqttsn.admission osap), admission bound to another source, or replaced or revoked meanwhile") \
 	_(OSAP_EXPIRED, "osap_expired", "CONNECTs refused with 'rejected: not supported': the admission expired (connect window passed unbound, or key lifetime over)") \

@@ -199,6 +199,7 @@ dp_stop(void)
 	dp.launched = false;
 	for (unsigned int i = 0; i < dp.nb_workers; i++)
 		dp_worker_drain(dp.worker[i]);
+	dp_dtls_drain();
 	/* NICs hold sent mbufs until the TX ring recycles them; give them back */
 	for (unsigned int i = 0; i < dp.nb_ports; i++) {
 		const struct dp_port *p = &dp.ports[i];
@@ -232,6 +233,7 @@ dp_close(void)
 	unsigned int nb_workers = dp.nb_workers;
 
 	/* before the ports: sessions and observers hold mbufs of the pool */
+	dp_dtls_teardown();
 	coap_teardown();
 	dp.coap = false;
 	mqttsn_teardown();

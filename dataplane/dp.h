@@ -434,6 +434,52 @@ uint64_t dp_mbuf_baseline(void);
 /** Capacity of the packet pool. */
 uint64_t dp_mbuf_capacity(void);
 
+/* ---- DTLS (dtls_io.c; docs/dtls.md): the control plane terminates it ---- */
+
+/* The UDP ports whose datagrams go to the control plane; 0: none. */
+struct dp_dtls_params {
+	uint16_t coap_port;            /* coaps (5684): decrypted messages to the CoAP node */
+	uint16_t mqttsn_port;          /* MQTT-SN over DTLS: to the MQTT-SN node */
+};
+
+#define DP_DTLS_IDENTITY_MAX 255       /* octets of an identity a node keeps */
+
+/**
+ * After dp_setup() and before dp_launch(): the rings between the workers and
+ * the control plane. The nodes a port feeds must be enabled.
+ * @return 0 (also with no port set: nothing to do), -EINVAL, -ENOMEM.
+ */
+int dp_dtls_setup(const struct dp_dtls_params *p, char *err, size_t errlen);
+/** True once dp_dtls_setup() made the rings. */
+bool dp_dtls_enabled(void);
+
+/* A datagram between a DTLS peer and one of our DTLS ports. */
+struct dp_dgram {
+	uint16_t pidx;                 /* the port it came in on / goes out on */
+	struct net_peer peer;          /* the peer; lport: our DTLS port */
+	uint16_t len;                  /* UDP payload octets */
+};
+
+/**
+ * The next datagram a worker received on a DTLS port (records from a peer):
+ * its payload copied to @p buf.
+ * @return 1, 0 if there is none, or -errno for one dropped (-EMSGSIZE: longer
+ *         than @p cap; -EINVAL: headers cut short): the caller counts it.
+ */
+int dp_dtls_recv(struct dp_dgram *d, uint8_t *buf, size_t cap);
+/** The next message a node sent to a DTLS peer, to encrypt; as dp_dtls_recv(). */
+int dp_dtls_next_out(struct dp_dgram *d, uint8_t *buf, size_t cap);
+/**
+ * A decrypted message from @p from->peer, to the worker owning its flow,
+ * which hands it to the node serving from->peer.lport with @p identity.
+ * @return 0, -EINVAL (identity over DP_DTLS_IDENTITY_MAX octets, len 0),
+ *         -ENOBUFS (no mbuf, or too long), -ENOSPC (the worker's ring is full).
+ */
+int dp_dtls_inject(const struct dp_dgram *from, const char *identity, const uint8_t *msg,
+		   size_t len);
+/** Send @p len octets (records) to @p to->peer from to->peer.lport; errors as above. */
+int dp_dtls_send(const struct dp_dgram *to, const uint8_t *data, size_t len);
+
 /** Seconds since dp_launch(). */
 double dp_uptime(void);
 

@@ -80,6 +80,9 @@ struct dp_worker {
 	struct dp_txbuf tx[DP_MAX_PORTS];
 	struct dp_txbuf exc_tx[DP_MAX_PORTS];
 	struct dp_txbuf steer[DP_MAX_WORKERS];  /* outbound, per owning worker */
+	struct rte_ring *ctl_tx;      /* DTLS records from the control plane to send; NULL: no DTLS */
+	struct dp_txbuf dtls_in;      /* datagrams to a DTLS port, for the control plane */
+	struct dp_txbuf dtls_out;     /* nodes' frames to DTLS peers, for the control plane */
 	struct mq_worker *mq;         /* the MQTT-SN node's state; NULL when disabled */
 	struct cp_worker *cp;         /* the CoAP node's state; NULL when disabled */
 	/* published counters, one set per port; read by the control plane */
@@ -103,6 +106,11 @@ struct dp_state {
 	uint16_t mqttsn_port;
 	bool coap;                    /* the CoAP node serves coap_port */
 	uint16_t coap_port;
+	/* DTLS (dtls_io.c): ports terminated by the control plane; 0: none */
+	uint16_t dtls_coap_port;
+	uint16_t dtls_mqttsn_port;
+	struct rte_ring *dtls_in;     /* workers -> control plane: records from peers */
+	struct rte_ring *dtls_out;    /* workers -> control plane: messages to encrypt */
 	/* control-plane side of `stats --reset`: values subtracted on read */
 	struct dp_counters reset_base[DP_MAX_PORTS][DP_MAX_WORKERS];
 };
@@ -152,6 +160,20 @@ void coap_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struc
 void coap_poll(struct dp_worker *w);
 /** After the worker stopped: release what it holds. */
 void coap_drain(struct dp_worker *w);
+
+/* dtls_io.c: the data plane's side of DTLS. */
+/** Hand a worker's buffer to ring @p r; frames refused are freed and counted as @p refused. */
+void dp_dtls_flush(struct dp_worker *w, struct dp_txbuf *b, struct rte_ring *r,
+		   unsigned int refused);
+/**
+ * The authenticated identity of the DTLS peer that sent @p m (a frame
+ * dp_dtls_inject() made, on the worker that owns the peer's flow);
+ * "" and *len 0 for any other frame. Not NUL-terminated: *len octets.
+ */
+const char *dp_dtls_identity(const struct rte_mbuf *m, size_t *len);
+/** Free what the DTLS rings hold (after the workers stopped). */
+void dp_dtls_drain(void);
+void dp_dtls_teardown(void);
 
 /* worker.c */
 /** Queue @p m for the port's TX queue of this worker (sent at the end of the burst). */

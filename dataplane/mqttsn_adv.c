@@ -144,6 +144,7 @@ mq_adv_poll(struct dp_worker *w)
 	adv_dst_mac(p, peer.mac);
 	peer.v6 = p->advertise_v6;
 	peer.port = p->port;
+	peer.lport = p->port;
 	memcpy(peer.addr, p->advertise_addr, p->advertise_v6 ? 16 : 4);
 	for (uint16_t pidx = 0; pidx < dp.nb_ports; pidx++) {
 		const struct net_if *nif = &dp.ports[pidx].nif;

@@ -357,8 +357,12 @@ mq_access_check(const struct mq_sess *s, enum acl_op op, const char *topic, size
 
 	if (a == NULL)
 		return true;
-	return acl_check(a->acl, s != NULL ? s->client_id : "", s != NULL ? s->client_id_len : 0,
-			 op, topic, len);
+	if (s == NULL)
+		return acl_check(a->acl, "", 0, op, topic, len);
+	/* over DTLS, the identity the handshake proved; else the client id */
+	if (s->ident != NULL)
+		return acl_check(a->acl, s->ident->s, s->ident->len, op, topic, len);
+	return acl_check(a->acl, s->client_id, s->client_id_len, op, topic, len);
 }
 
 bool

@@ -64,7 +64,7 @@ mk_frame(struct dp_worker *w, const struct mq_key *k, uint16_t pidx, const struc
 	buf = rte_pktmbuf_mtod(m, uint8_t *);
 	len = mqttsn_encode(buf + hl, rte_pktmbuf_tailroom(m) - hl, msg);
 	if (len < 0 ||
-	    net_udp_header(buf, hl, &dp.ports[pidx].nif, peer, mq->p.port, (size_t)len,
+	    net_udp_header(buf, hl, &dp.ports[pidx].nif, peer, peer->lport, (size_t)len,
 			   net_cksum_add(0, buf + hl, (size_t)len)) < 0) {
 		rte_pktmbuf_free(m);
 		return NULL;
@@ -366,6 +366,13 @@ on_connect(struct dp_worker *w, uint16_t pidx, const struct net_peer *peer,
 	s->client_id_len = (uint8_t)msg->client_id.len;
 	memcpy(s->client_id, msg->client_id.p, msg->client_id.len);
 	s->client_id[s->client_id_len] = '\0';
+	if (unlikely(key->lport != mq->p.port)) {
+		/* over DTLS: access rules see the identity the handshake proved */
+		s->ident = &w->mq->ident[s - w->mq->sess];
+		s->ident->len = (uint8_t)w->mq->rx_ident_len;
+		memcpy(s->ident->s, w->mq->rx_ident, w->mq->rx_ident_len);
+		s->acl_node = NULL;
+	}
 	s->keepalive = msg->duration;
 	s->silence_tsc = silence_tsc(s->keepalive);
 	s->expire = expiry(s);
@@ -1716,6 +1723,7 @@ key_of(const struct net_peer *peer, uint16_t pidx, const struct mqttsn_msg *msg,
 	k->port = peer->port;
 	k->v6 = peer->v6;
 	k->pidx = (uint8_t)pidx;
+	k->lport = peer->lport;
 	if (msg->encap.present) {
 		k->wnid_len = (uint8_t)msg->encap.node_id.len;
 		if (k->wnid_len > 0)
@@ -1797,6 +1805,21 @@ node_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, const struct net
 	key_of(&peer, pidx, &msg, &key);
 	w->mq->rx_key = &key;
 	s = mq_sess_find(w->mq, &key);
+	if (unlikely(key.lport != mq->p.port)) {
+		/*
+		 * Over DTLS. A new DTLS session from the same address and port
+		 * with another identity is another client: the session of the
+		 * old one ends rather than serve the new one.
+		 */
+		w->mq->rx_ident = dp_dtls_identity(m, &w->mq->rx_ident_len);
+		if (s != NULL && s->ident != NULL &&
+		    (s->ident->len != w->mq->rx_ident_len ||
+		     memcmp(s->ident->s, w->mq->rx_ident, s->ident->len) != 0)) {
+			cnt(w, pidx, DP_CNT_MQTTSN_DTLS_NEW_IDENTITY);
+			mq_sess_end(w, s, MQ_END_GONE);
+			s = NULL;
+		}
+	}
 	/* a kept session waits for a CONNECT: until then the client has none */
 	if (s != NULL && mq_state_kept(s->state) && msg.type != MQTTSN_CONNECT)
 		s = NULL;

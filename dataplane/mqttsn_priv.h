@@ -75,7 +75,8 @@ struct mq_key {
 	uint8_t v6;
 	uint8_t pidx;
 	uint8_t wnid_len;         /* 0: not through a forwarder */
-	uint8_t rsvd[3];
+	uint8_t rsvd;
+	uint16_t lport;           /* the port it sends to: plain, or DTLS through the control plane */
 	uint8_t wnid[MQ_WNID_MAX];
 } __rte_aligned(8);
 
@@ -188,10 +189,18 @@ struct mq_sess {
 	uint8_t *will;            /* [max_message_size] */
 	uint16_t nb_sleep;
 	uint16_t sleep_duration;  /* seconds, while asleep */
+	/* over DTLS: the peer's authenticated identity, what access rules see; NULL: plain */
+	struct mq_ident *ident;
 	/* the last access verdict for a PUBLISH (mq_access_publish) */
 	bool acl_ok;
 	uint32_t acl_gen;
 	const struct topic *acl_node;
+};
+
+/* A DTLS peer's identity (dp_dtls_identity()), per session slot (mq_worker.ident). */
+struct mq_ident {
+	uint8_t len;
+	char s[DP_DTLS_IDENTITY_MAX];
 };
 
 /*
@@ -218,6 +227,9 @@ struct mq_worker {
 	struct rte_ring *deliv;       /* publications from other workers */
 	struct rte_ring *done;        /* ops back from the control plane */
 	const struct mq_key *rx_key;  /* the datagram being handled: its sender */
+	const char *rx_ident;         /* and its DTLS identity (rx_ident_len octets) */
+	size_t rx_ident_len;
+	struct mq_ident *ident;       /* [nb_slots] with DTLS (mq_dtls_init()); NULL: none */
 	/*
 	 * A direct-mapped cache in front of by_addr: slot + 1 of the session
 	 * last found for a key hashing to each entry (0: none); a hit is
@@ -433,13 +445,16 @@ mq_peer_eq(const struct net_peer *a, const struct net_peer *b)
 {
 	uint64_t x[3], y[3];
 	uint32_t x3, y3;
+	uint16_t x4, y4;
 
-	RTE_BUILD_BUG_ON(sizeof(*a) != 28);
+	RTE_BUILD_BUG_ON(sizeof(*a) != 30);
 	memcpy(x, a, 24);
 	memcpy(y, b, 24);
 	memcpy(&x3, (const uint8_t *)a + 24, 4);
 	memcpy(&y3, (const uint8_t *)b + 24, 4);
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x3 ^ y3)) == 0;
+	memcpy(&x4, (const uint8_t *)a + 28, 2);
+	memcpy(&y4, (const uint8_t *)b + 28, 2);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x3 ^ y3) | (uint32_t)(x4 ^ y4)) == 0;
 }
 
 /**
@@ -510,6 +525,8 @@ int mq_osap_setup(char *err, size_t errlen);
 void mq_osap_teardown(void);
 /** Per worker, at set-up: the key array and the AES-GCM context. @return 0 or -ENOMEM. */
 int mq_osap_worker_init(struct mq_worker *mw, int socket);
+/** dp_dtls_setup(): room for the identities of DTLS peers. @return 0, -ENOMEM. */
+int mq_dtls_init(void);
 void mq_osap_worker_free(struct mq_worker *mw);
 /**
  * Worker, a CONNECT with client id @p id: the admission it is held to.

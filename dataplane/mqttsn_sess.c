@@ -66,6 +66,7 @@ worker_free(struct mq_worker *mw)
 	if (mw == NULL)
 		return;
 	mq_osap_worker_free(mw);
+	rte_free(mw->ident);
 	rte_hash_free(mw->by_addr);
 	rte_free(mw->cache);
 	rte_ring_free(mw->deliv);
@@ -183,6 +184,22 @@ mq_sess_setup(unsigned int nb_workers, char *err, size_t errlen)
 	return 0;
 }
 
+int
+mq_dtls_init(void)
+{
+	for (unsigned int wi = 0; wi < DP_MAX_WORKERS; wi++) {
+		struct mq_worker *mw = mq->w[wi];
+
+		if (mw == NULL || mw->ident != NULL)
+			continue;
+		mw->ident = rte_zmalloc_socket("mq_ident", sizeof(*mw->ident) * mw->nb_slots, 0,
+					       (int)rte_lcore_to_socket_id(dp.worker[wi]->lcore_id));
+		if (mw->ident == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 void
 mq_sess_teardown(void)
 {
@@ -247,6 +264,7 @@ mq_sess_new(struct dp_worker *w, const struct mq_key *k)
 	s->acl_node = NULL;
 	s->claimed = false;
 	s->osap = false;
+	s->ident = NULL;
 	s->clean = true;
 	__atomic_store_n(&mw->nb_active, mw->nb_active + 1, __ATOMIC_RELAXED);
 	return s;
@@ -264,7 +282,7 @@ mq_sess_new_peer(struct mq_sess *s, const struct net_peer *peer)
 						s->key.wnid_len);
 	/* no template (len 0) if this fails: frames are then built the long way */
 	if (eh >= 0)
-		net_udp_tpl_init(&s->tpl, &dp.ports[s->pidx].nif, peer, mq->p.port, encap,
+		net_udp_tpl_init(&s->tpl, &dp.ports[s->pidx].nif, peer, peer->lport, encap,
 				 (size_t)eh);
 	else
 		s->tpl.len = 0;

@@ -129,6 +129,10 @@ flush_steer(struct dp_worker *w, uint16_t owner)
 void
 dp_worker_flush(struct dp_worker *w)
 {
+	if (unlikely(w->dtls_in.n))
+		dp_dtls_flush(w, &w->dtls_in, dp.dtls_in, DP_CNT_DTLS_IN_REFUSED);
+	if (unlikely(w->dtls_out.n))
+		dp_dtls_flush(w, &w->dtls_out, dp.dtls_out, DP_CNT_DTLS_OUT_REFUSED);
 	for (uint16_t pidx = 0; pidx < dp.nb_ports; pidx++)
 		if (w->tx[pidx].n || w->exc_tx[pidx].n)
 			flush_port(w, pidx);
@@ -168,9 +172,45 @@ reply(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m, int len, uint64_t 
 		flush_port(w, pidx);
 }
 
+/* The UDP source port of a frame of ours (headers in its first segment); 0: not UDP. */
+static inline uint16_t
+frame_sport(const struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	size_t off = 14;
+	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
+
+	if (et == NET_ETHERTYPE_VLAN) {
+		et = (uint16_t)(f[16] << 8 | f[17]);
+		off = 18;
+	}
+	if (et == NET_ETHERTYPE_IPV4 && f[off + 9] == NET_IPPROTO_UDP)
+		off += (size_t)(f[off] & 0x0f) * 4;
+	else if (et == NET_ETHERTYPE_IPV6 && f[off + 6] == NET_IPPROTO_UDP)
+		off += 40;
+	else
+		return 0;
+	return (uint16_t)(f[off] << 8 | f[off + 1]);
+}
+
+static inline bool
+dtls_port(uint16_t port)
+{
+	return port != 0 && (port == dp.dtls_coap_port || port == dp.dtls_mqttsn_port);
+}
+
 void
 dp_tx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf *m)
 {
+	/* to a DTLS peer: the control plane encrypts it (dtls_io.c) */
+	if (unlikely(dp.dtls_out != NULL) && dtls_port(frame_sport(m))) {
+		dp_cnt_add(w, pidx, DP_CNT_DTLS_OUT, 1);
+		m->port = dp.ports[pidx].port_id;
+		txbuf_add(&w->dtls_out, m);
+		if (w->dtls_out.n == DP_BURST)
+			dp_dtls_flush(w, &w->dtls_out, dp.dtls_out, DP_CNT_DTLS_OUT_REFUSED);
+		return;
+	}
 	txbuf_add(&w->tx[pidx], m);
 	if (w->tx[pidx].n == DP_BURST)
 		flush_port(w, pidx);
@@ -191,6 +231,18 @@ udp_dispatch(struct dp_worker *w, const struct dp_port *p, uint16_t pidx, struct
 	}
 	if (dp.coap && pk->dst_port == dp.coap_port) {
 		coap_rx(w, pidx, m, pk);
+		return;
+	}
+	/*
+	 * A DTLS port: only a message the control plane decrypted gets here
+	 * (handle() hands the port's datagrams to the control plane).
+	 */
+	if (unlikely(dtls_port(pk->dst_port))) {
+		c[DP_CNT_DTLS_DECRYPTED]++;
+		if (pk->dst_port == dp.dtls_mqttsn_port)
+			mqttsn_rx(w, pidx, m, pk);
+		else
+			coap_rx(w, pidx, m, pk);
 		return;
 	}
 	c[DP_CNT_UDP_UNHANDLED]++;
@@ -269,6 +321,14 @@ handle(struct dp_worker *w, const struct dp_port *p, uint16_t pidx, struct rte_m
 		return;
 	case NET_UDP4:
 	case NET_UDP6:
+		if (unlikely(dp.dtls_in != NULL) && dtls_port(pk.dst_port)) {
+			/* DTLS is the control plane's: no steering, one ring */
+			c[DP_CNT_DTLS_IN]++;
+			txbuf_add(&w->dtls_in, m);
+			if (w->dtls_in.n == DP_BURST)
+				dp_dtls_flush(w, &w->dtls_in, dp.dtls_in, DP_CNT_DTLS_IN_REFUSED);
+			return;
+		}
 		if (!p->rss && dp.nb_workers > 1) {
 			owner = flow_owner(frame, &pk, f == NET_UDP6);
 			if (owner != w->index) {
@@ -334,8 +394,14 @@ steer_rx(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		/* rare enough per port that a full local table is not worth it */
 		c[DP_CNT_UDP_UNHANDLED] = 0;
 		c[DP_CNT_EXC_NONE] = 0;
+		c[DP_CNT_DTLS_DECRYPTED] = 0;
 		pkt_of_steered(m, &pk);
 		udp_dispatch(w, &dp.ports[pidx], pidx, m, &pk, c);
+		if (c[DP_CNT_DTLS_DECRYPTED]) {
+			/* from the control plane, not from another worker */
+			dp_cnt_add(w, pidx, DP_CNT_DTLS_DECRYPTED, 1);
+			continue;
+		}
 		dp_cnt_add(w, pidx, DP_CNT_STEER_IN, 1);
 		if (c[DP_CNT_UDP_UNHANDLED])
 			dp_cnt_add(w, pidx, DP_CNT_UDP_UNHANDLED, c[DP_CNT_UDP_UNHANDLED]);
@@ -354,6 +420,20 @@ exc_rx(struct dp_worker *w, uint16_t pidx, struct rte_mbuf **pkts, uint16_t n)
 	for (uint16_t i = 0; i < n; i++) {
 		txbuf_add(b, pkts[i]);
 		if (b->n == DP_BURST)
+			flush_port(w, pidx);
+	}
+}
+
+/* DTLS records the control plane made: out the port, past dp_tx()'s check. */
+static void
+ctl_tx_rx(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t pidx = dp.port_idx_of[pkts[i]->port];
+
+		dp_cnt_add(w, pidx, DP_CNT_DTLS_TX, 1);
+		txbuf_add(&w->tx[pidx], pkts[i]);
+		if (w->tx[pidx].n == DP_BURST)
 			flush_port(w, pidx);
 	}
 }
@@ -379,6 +459,11 @@ dp_worker_poll(struct dp_worker *w)
 		n = (uint16_t)rte_ring_dequeue_burst(w->steer_ring, (void **)pkts, DP_BURST, NULL);
 		if (n)
 			steer_rx(w, pkts, n);
+	}
+	if (unlikely(w->ctl_tx != NULL)) {
+		n = (uint16_t)rte_ring_sc_dequeue_burst(w->ctl_tx, (void **)pkts, DP_BURST, NULL);
+		if (n)
+			ctl_tx_rx(w, pkts, n);
 	}
 	if (w->mq)
 		mqttsn_poll(w);
@@ -419,6 +504,8 @@ dp_worker_drain(struct dp_worker *w)
 		coap_drain(w);
 	if (w->mq)
 		mqttsn_drain(w);
+	while (w->ctl_tx && rte_ring_dequeue(w->ctl_tx, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
 	/* datagrams steered here after this worker's last iteration */
 	while (w->steer_ring && rte_ring_dequeue(w->steer_ring, (void **)&m) == 0) {
 		dp_cnt_add(w, dp.port_idx_of[m->port], DP_CNT_STEER_REFUSED, 1);

@@ -777,6 +777,7 @@ net_peer_from(const uint8_t *frame, const struct net_pkt *p, struct net_peer *ou
 	out->has_vlan = p->has_vlan;
 	out->vlan_tci = p->vlan_tci;
 	out->port = p->src_port;
+	out->lport = p->dst_port;
 	out->v6 = p->ethertype == NET_ETHERTYPE_IPV6;
 	if (out->v6)
 		memcpy(out->addr, ip + IP6_SRC, 16);

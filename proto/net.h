@@ -185,6 +185,7 @@ struct net_peer {
 	uint16_t vlan_tci;
 	uint16_t port;         /* host order */
 	uint8_t addr[16];      /* IPv4 in the first 4 bytes; network order */
+	uint16_t lport;        /* ours: the port it sent to, and answers come from (host order) */
 };
 
 /**

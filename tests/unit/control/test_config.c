@@ -465,6 +465,30 @@ static const struct bad_case bad_cases[] = {
 	  { "nodes[1].name", "nodes[0]'s name too" } },
 	{ "admission mode unknown", PORT0 "mqttsn:\n  admission: closed\n",
 	  { "mqttsn.admission (line 6)", "not one of open, osap" } },
+	{ "coaps without the CoAP node", PORT0 "coap:\n  enabled: false\ndtls:\n  coap_port: 5684\n",
+	  { "dtls.coap_port", "needs the CoAP node" } },
+	{ "DTLS port that is the plain MQTT-SN port", PORT0 "dtls:\n  mqttsn_port: 1883\n",
+	  { "dtls.mqttsn_port", "1883 is mqttsn.port too" } },
+	{ "both DTLS ports the same", PORT0 "dtls:\n  coap_port: 5684\n  mqttsn_port: 5684\n",
+	  { "dtls.mqttsn_port", "is dtls.coap_port too" } },
+	{ "DTLS certificate without key", PORT0 "dtls:\n  coap_port: 5684\n  cert: /c\n",
+	  { "dtls.key", "go together" } },
+	{ "client certificates without a CA", PORT0 "dtls:\n  coap_port: 5684\n  cert: /c\n"
+	  "  key: /k\n  verify_client: required\n",
+	  { "dtls.ca", "required with dtls.verify_client required" } },
+	{ "PSK with key and key_hex", PORT0 "dtls:\n  psk:\n    - {identity: a, key: x, key_hex: 01}\n",
+	  { "dtls.psk[0]", "give one of them" } },
+	{ "PSK without a key", PORT0 "dtls:\n  psk:\n    - {identity: a}\n",
+	  { "dtls.psk[0]", "needs key (text) or key_hex" } },
+	{ "PSK key_hex with an odd digit", PORT0 "dtls:\n  psk:\n    - {identity: a, key_hex: 012}\n",
+	  { "dtls.psk[0].key_hex (line 7)", "even number of hexadecimal digits" } },
+	{ "PSK key_hex not hexadecimal", PORT0 "dtls:\n  psk:\n    - {identity: a, key_hex: 0g}\n",
+	  { "dtls.psk[0].key_hex (line 7)", "a hexadecimal string" } },
+	{ "two PSKs with one identity", PORT0 "dtls:\n  psk:\n    - {identity: a, key: x}\n"
+	  "    - {identity: a, key: y}\n",
+	  { "dtls.psk[1].identity", "dtls.psk[0]'s identity too" } },
+	{ "verify_client unknown", PORT0 "dtls:\n  verify_client: always\n",
+	  { "dtls.verify_client (line 6)", "not one of none, optional, required" } },
 };
 
 static void
@@ -570,6 +594,14 @@ test_json_round_trip(void)
 	       "log.level in JSON");
 	is_int(json_array_size(json_object_get(json_object_get(ja, "dpdk"), "args")),
 	       a->eal_argc - 1, "dpdk.args without argv[0]");
+
+	/* pre-shared keys are never shown; without them the round trip holds */
+	text = json_dumps(ja, JSON_INDENT(2));
+	ok(text != NULL && strstr(text, "correct horse") == NULL &&
+	   strstr(text, "9f86d081") == NULL && strstr(text, "(hidden)") != NULL,
+	   "the JSON shows that PSKs are set, never the keys");
+	free(text);
+	json_object_set_new(json_object_get(ja, "dtls"), "psk", json_array());
 
 	/* JSON is YAML: the effective configuration parses back to itself */
 	text = json_dumps(ja, JSON_INDENT(2));
