@@ -35,7 +35,7 @@
 #include "dataplane/mqttsn_priv.h"
 
 #define DTLS_RING 4096
-#define CTL_TX_RING 1024
+#define CTL_TX_RING 4096
 
 /*
  * An injected frame starts this far into its buffer: the identity and its
