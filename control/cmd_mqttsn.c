@@ -135,7 +135,7 @@ cmd_mq_expires(const struct dp_mqttsn_client *c)
 static json_t *
 cmd_mq_id_json(const char *id)
 {
-	char buf[DP_MQTTSN_CLIENT_ID_MAX * 4 + 1];
+	char buf[DP_DTLS_IDENTITY_MAX * 4 + 1];   /* client ids and DTLS identities */
 	json_t *j = json_string(id);
 	size_t n = 0;
 
@@ -179,6 +179,8 @@ cmd_mq_row(const struct dp_mqttsn_client *c)
 	json_object_set_new(o, "address", cmd_mq_addr(c));
 	json_object_set_new(o, "port", json_integer(c->port));
 	json_object_set_new(o, "state", json_string(cmd_mq_state(c->state)));
+	if (c->dtls)
+		json_object_set_new(o, "dtls_identity", cmd_mq_id_json(c->identity));
 	if (c->wnid_len > 0) {
 		char hex[2 * sizeof(c->wnid) + 1];
 

@@ -203,6 +203,8 @@ struct dp_mqttsn_client {
 	int64_t expires_in_ms;         /* until the keep-alive expires; -1: never */
 	uint8_t wnid_len;              /* behind a forwarder: its wireless node id */
 	uint8_t wnid[16];
+	bool dtls;                     /* over DTLS (dtls.mqttsn_port) */
+	char identity[256];            /* with dtls: its DTLS identity, NUL-terminated */
 };
 
 /* A session's state (MQTT-SN v1.2 section 6.14's client states). */

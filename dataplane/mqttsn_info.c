@@ -102,6 +102,11 @@ info_fill(struct dp_mqttsn_client *c, const struct mq_sess *s, uint16_t worker,
 	memcpy(c->wnid, s->key.wnid, sizeof(c->wnid));
 	c->port = s->peer.port;
 	c->port_idx = s->pidx;
+	if (s->ident != NULL) {
+		c->dtls = true;
+		memcpy(c->identity, s->ident->s, s->ident->len);
+		c->identity[s->ident->len] = '\0';
+	}
 	c->worker = worker;
 	c->session = slot;
 	c->gen = s->gen;

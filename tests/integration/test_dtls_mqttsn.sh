@@ -86,6 +86,12 @@ r=$(ctl --json dtls.sessions)
 is "dtls.sessions shows the subscriber: identity, state, MQTT-SN port" \
 	"$(j '[(s["identity"], s["state"], s["local_port"]) for s in r["sessions"]]' "$r")" \
 	"[('sensor-2', 'open', 1884)]"
+r=$(ctl --json mqttsn.clients)
+is "mqttsn.clients shows the DTLS identity of the DTLS session only" \
+	"$(j 'sorted((c["client_id"], c.get("dtls_identity")) for c in r["clients"] if c["client_id"] != "m")' "$r")" \
+	"[('sub-dtls', 'sensor-2'), ('sub-plain', None)]"
+is "... a certificate's subject (RFC 2253) for the certificate client" \
+	"$(j '[c.get("dtls_identity") for c in r["clients"] if c["client_id"] == "m"]' "$r")" "['CN=meter-7,O=tern-test']"
 s1 -i p1 pub -t devices/sensor-1/a -q 1 -m "from-dtls"
 mq -i sensor-3 pub -t devices/sensor-3/b -m "from-plain"
 cns timeout 20 coap-client-openssl -B 5 -u sensor-1 -k key-one -m put -e "from-coaps" coaps://$ROUTER4/ps/devices/c
