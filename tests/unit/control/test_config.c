@@ -932,12 +932,20 @@ test_mangled(void)
 		bad += cfg == NULL && (err[0] == '\0' || strchr(err, '\n') != NULL);
 		tern_config_free(cfg);
 	}
+	/*
+	 * Each octet replaced by one mark (in turn), every seventh by all of
+	 * them: the whole file is parsed about 2.3 times per octet instead of 9,
+	 * which under ASan keeps the test well inside its time limit as the
+	 * example grows (tests/fuzz/fuzz_config goes further).
+	 */
 	for (size_t i = 0; i < len; i++) {
 		char keep = text[i];
 
 		for (size_t m = 0; m < sizeof(marks) - 1; m++) {
 			struct tern_config *cfg;
 
+			if (i % 7 != 0 && m != i % (sizeof(marks) - 1))
+				continue;
 			text[i] = marks[m];
 			cfg = tern_config_parse(text, len, "m", err, sizeof(err));
 			runs++;
