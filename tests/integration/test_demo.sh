@@ -29,6 +29,9 @@ expect "... and is sent to this instance" "node 192.0.2.1 port 1883"
 expect "demo's OSAP device got the sealed publication, opened" "OSAP device DEMO-2 got \\(opened with its key\\): demo/osap hello, sealed"
 expect "demo's plain MQTT-SN client got it as plaintext" "plain MQTT-SN client got: +demo/osap hello, sealed"
 expect "demo's lbs.stats shows the authentications" "first_auth 2.*reauth 1"
+expect "demo's coaps publication reaches an MQTT-SN-over-DTLS subscriber" \
+	"MQTT-SN-over-DTLS subscriber got: secure/temp 19.5;"
+expect "demo's dtls.stats shows the handshakes" "hs_done 2"
 expect "demo prints the counters at the end" "icmp4_echo +[0-9]+"
 expect "ternd's mbuf audit was clean" "mbuf audit: .*: ok"
 if ip netns list | grep -qE '^tern-(router|client)\b'; then
