@@ -53,7 +53,8 @@ ternd_apply_reloadable(const struct tern_config *cfg, char *err, size_t errlen)
 		av[i] = (struct dp_mqttsn_access){ .client = cfg->access[i].client,
 						   .topic = cfg->access[i].topic,
 						   .ops = cfg->access[i].ops,
-						   .allow = cfg->access[i].allow };
+						   .allow = cfg->access[i].allow,
+						   .transport = cfg->access[i].transport };
 	/* access rules first: they can only fail on memory; predefined ids may on limits */
 	rc = dp_mqttsn_access_set(av, cfg->nb_access, err, errlen);
 	if (rc == 0)

@@ -29,6 +29,7 @@ struct tern_access {
 	char *topic;                   /* topic filter; a level "%c" is the client id */
 	uint8_t ops;                   /* ACL_PUBLISH | ACL_SUBSCRIBE */
 	bool allow;
+	uint8_t transport;             /* enum acl_transport: any, dtls, plain */
 };
 
 /* An IP address and a TCP port (lbs.listen[], node_link.listen, nodes[].link). */

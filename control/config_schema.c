@@ -496,6 +496,23 @@ cfg_show_access_perm(const struct tern_config *cfg, unsigned int idx)
 	return json_string(cfg->access[idx].allow ? "allow" : "deny");
 }
 
+static const char *const cfg_access_transports[] = { "any", "dtls", "plain", NULL };
+
+static int
+cfg_store_access_transport(struct cfg_ctx *c, const union cfg_val *v)
+{
+	for (uint8_t i = 0; cfg_access_transports[i] != NULL; i++)
+		if (strcmp(v->s, cfg_access_transports[i]) == 0)
+			c->cfg->access[c->idx].transport = i;
+	return 0;
+}
+
+static json_t *
+cfg_show_access_transport(const struct tern_config *cfg, unsigned int idx)
+{
+	return json_string(cfg_access_transports[cfg->access[idx].transport]);
+}
+
 /* A leaf of mqttsn: its row's path, store and show from the field's name. */
 #define CFG_MQTTSN(field, type)                                                     \
 	"mqttsn." #field, CFG_LEAF, (type), .store = cfg_store_mqttsn_##field,      \
@@ -1081,6 +1098,13 @@ const struct cfg_key cfg_keys[] = {
 	  .allowed = cfg_access_permissions,
 	  .store = cfg_store_access_perm, .show = cfg_show_access_perm,
 	  .doc = "`allow` or `deny`." },
+	{ "mqttsn.access[].transport", CFG_LEAF, &cfg_t_enum, .def = "any",
+	  .allowed = cfg_access_transports,
+	  .store = cfg_store_access_transport, .show = cfg_show_access_transport,
+	  .doc = "Which clients the rule is for: `any`; `dtls`: only sessions over DTLS, whose "
+		 "client is the identity their handshake proved (docs/dtls.md); `plain`: only the "
+		 "others, whose client id is whatever they sent. Rules for DTLS identities should "
+		 "say `dtls`: a plain client may call itself anything." },
 	{ "coap", CFG_MAP,
 	  .doc = "The CoAP node (RFC 7252) with its publish/subscribe broker: topics are the "
 		 "MQTT-SN node's (docs/coap.md). A limit that is hit is answered 5.03 with Max-Age "

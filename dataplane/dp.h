@@ -374,6 +374,7 @@ struct dp_mqttsn_access {
 	const char *topic;             /* topic filter; a level "%c" is the client id */
 	uint8_t ops;                   /* 1 publish, 2 subscribe, 3 both */
 	bool allow;
+	uint8_t transport;             /* 0 any client, 1 only over DTLS, 2 only plain */
 };
 
 /**

@@ -326,7 +326,8 @@ dp_mqttsn_access_set(const struct dp_mqttsn_access *v, unsigned int n, char *err
 		for (unsigned int i = 0; i < n; i++)
 			specs[i] = (struct acl_rule_spec){ .client = v[i].client,
 							   .topic = v[i].topic,
-							   .ops = v[i].ops, .allow = v[i].allow };
+							   .ops = v[i].ops, .allow = v[i].allow,
+							   .transport = v[i].transport };
 		a->acl = acl_build(specs, n, err, errlen);
 		free(specs);
 		if (a->acl == NULL) {
@@ -361,7 +362,7 @@ mq_access_check(const struct mq_sess *s, enum acl_op op, const char *topic, size
 		return acl_check(a->acl, "", 0, op, topic, len);
 	/* over DTLS, the identity the handshake proved; else the client id */
 	if (s->ident != NULL)
-		return acl_check(a->acl, s->ident->s, s->ident->len, op, topic, len);
+		return acl_check(a->acl, s->ident->s, s->ident->len, op | ACL_OVER_DTLS, topic, len);
 	return acl_check(a->acl, s->client_id, s->client_id_len, op, topic, len);
 }
 

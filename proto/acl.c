@@ -127,6 +127,11 @@ check_spec(const struct acl_rule_spec *s, unsigned int i, char *err, size_t errl
 			i, quote(q, sizeof(q), s->topic));
 		return -EINVAL;
 	}
+	if (s->transport > ACL_TRANSPORT_PLAIN) {
+		set_err(err, errlen, "rule %u: transport %u is not any (0), dtls (1) or plain (2)",
+			i, s->transport);
+		return -EINVAL;
+	}
 	if (s->ops < 1 || s->ops > (ACL_PUBLISH | ACL_SUBSCRIBE)) {
 		set_err(err, errlen, "rule %u: ops %u is not publish (1), subscribe (2) or both (3)",
 			i, s->ops);
@@ -181,6 +186,7 @@ acl_build(const struct acl_rule_spec *specs, unsigned int n, char *err, size_t e
 		str += r->tlen + 1;
 		r->spec.ops = s->ops;
 		r->spec.allow = s->allow;
+		r->spec.transport = s->transport;
 		r->any_client = strcmp(client, "*") == 0;
 		r->has_c = topic_has_c(r->spec.topic, r->tlen);
 	}
@@ -347,12 +353,14 @@ id_fits_level(const char *id, size_t len)
 }
 
 bool
-acl_check(const struct acl *a, const char *client, size_t clen, enum acl_op op,
+acl_check(const struct acl *a, const char *client, size_t clen, unsigned int op,
 	  const char *topic, size_t tlen)
 {
+	uint8_t skip = (op & ACL_OVER_DTLS) ? ACL_TRANSPORT_PLAIN : ACL_TRANSPORT_DTLS;
 	char id[ACL_CLIENT_MAX + 1];
 	bool globbable, fits;
 
+	op &= ~ACL_OVER_DTLS;
 	if (a == NULL || a->n == 0)
 		return true;
 	if (op != ACL_PUBLISH && op != ACL_SUBSCRIBE)
@@ -377,7 +385,7 @@ acl_check(const struct acl *a, const char *client, size_t clen, enum acl_op op,
 		struct rule_levels rl;
 		bool applies;
 
-		if (!(r->spec.ops & op))
+		if (!(r->spec.ops & op) || r->spec.transport == skip)
 			continue;
 		if (r->has_c && !fits)
 			continue;

@@ -51,12 +51,28 @@
 
 enum acl_op { ACL_PUBLISH = 1, ACL_SUBSCRIBE = 2 };   /* bits; a rule's ops is a mask */
 
+/*
+ * Or'ed into acl_check()'s op: the client id is an identity the client
+ * proved over DTLS (a PSK identity, a certificate subject), not a name it
+ * chose. Rules can be limited to one kind of client (acl_transport), so a
+ * plain client naming itself after a DTLS identity gets none of its rights.
+ */
+#define ACL_OVER_DTLS 0x80u
+
+/* Which clients a rule is for. */
+enum acl_transport {
+	ACL_TRANSPORT_ANY = 0,      /* every client */
+	ACL_TRANSPORT_DTLS = 1,     /* only clients checked with ACL_OVER_DTLS */
+	ACL_TRANSPORT_PLAIN = 2,    /* only the others */
+};
+
 /* A rule as the configuration gives it (strings NUL-terminated). */
 struct acl_rule_spec {
 	const char *client;   /* client id pattern: fnmatch(3) glob, no flags ("*" any, "sensor-?" ...); NULL = "*" */
 	const char *topic;    /* topic filter; a level that is exactly "%c" stands for the client id */
 	uint8_t ops;          /* ACL_PUBLISH | ACL_SUBSCRIBE, non-zero */
 	bool allow;
+	uint8_t transport;    /* enum acl_transport; 0: any client */
 };
 
 struct acl;   /* immutable compiled rule set: ONE allocation (malloc) holding the rules and copies of their strings */
@@ -91,7 +107,9 @@ const struct acl_rule_spec *acl_rule(const struct acl *a, unsigned int i);
 /**
  * May @p client (client id, @p clen bytes, not NUL-terminated, may be
  * empty) do @p op on @p topic (@p tlen bytes)? ACL_PUBLISH: @p topic is a
- * topic name. ACL_SUBSCRIBE: @p topic is a topic filter.
+ * topic name. ACL_SUBSCRIBE: @p topic is a topic filter. With
+ * ACL_OVER_DTLS or'ed into @p op, @p client is a DTLS identity: rules for
+ * ACL_TRANSPORT_PLAIN do not apply, else rules for ACL_TRANSPORT_DTLS do not.
  * NULL or empty set: true. Otherwise the first rule that applies decides
  * (see the top of this file) and none applying means false; an @p op other
  * than ACL_PUBLISH or ACL_SUBSCRIBE is false too.
@@ -99,7 +117,7 @@ const struct acl_rule_spec *acl_rule(const struct acl *a, unsigned int i);
  * they hold.
  * No allocation, no locks: any thread, any number at once on a built set.
  */
-bool acl_check(const struct acl *a, const char *client, size_t clen, enum acl_op op,
+bool acl_check(const struct acl *a, const char *client, size_t clen, unsigned int op,
 	       const char *topic, size_t tlen);
 
 #endif

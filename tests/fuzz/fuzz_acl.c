@@ -6,10 +6,14 @@
  * The input is lines ('\n'); the first byte says what a line is:
  *   R<f><client>\t<topic>   a rule: allow = f & 1, ops = (f >> 1) & 7 (so
  *                           '7' allow both, '6' deny both, '3' allow publish,
- *                           '5' allow subscribe, '1' a bad ops); without a
+ *                           '5' allow subscribe, '1' a bad ops), transport =
+ *                           (f >> 6) & 3 (0 any: digits; 1 dtls: 'G' allow
+ *                           both, 'F' deny both; 2 plain, 3 bad: f >= 0x80);
+ *                           without a
  *                           tab the client is NULL and the rest the topic
  *   P<client>\t<topic>      a publish check (client and topic raw bytes)
  *   S<client>\t<topic>      a subscribe check
+ *   p, s                    the same for a client over DTLS (ACL_OVER_DTLS)
  *   F<filter>\t<filter>     a pair for the relation checks
  * anything else is ignored.
  *
@@ -276,6 +280,7 @@ check_relations(const struct str *f, int n)
 
 struct query {
 	enum acl_op op;
+	bool dtls;
 	struct str client, topic;
 };
 
@@ -337,7 +342,7 @@ uses_c(const char *t)
 
 static bool
 ref_check(const struct acl_rule_spec *specs, int n, const struct str *client, enum acl_op op,
-	  const struct str *topic)
+	  bool dtls, const struct str *topic)
 {
 	char id[ACL_CLIENT_MAX + 1];
 	bool globbable = client->len <= ACL_CLIENT_MAX && !memchr(client->s, 0, client->len);
@@ -357,6 +362,9 @@ ref_check(const struct acl_rule_spec *specs, int n, const struct str *client, en
 		bool applies;
 
 		if (!(s->ops & op))
+			continue;
+		if ((s->transport == ACL_TRANSPORT_DTLS && !dtls) ||
+		    (s->transport == ACL_TRANSPORT_PLAIN && dtls))
 			continue;
 		if (uses_c(s->topic) && !fits)
 			continue;
@@ -432,7 +440,8 @@ check_acl(struct acl_rule_spec *specs, int nr, const struct query *q, int nq)
 		CHECK(g != NULL);
 		CHECK(strcmp(g->client, specs[i].client ? specs[i].client : "*") == 0);
 		CHECK(strcmp(g->topic, specs[i].topic) == 0);
-		CHECK(g->ops == specs[i].ops && g->allow == specs[i].allow);
+		CHECK(g->ops == specs[i].ops && g->allow == specs[i].allow &&
+		      g->transport == specs[i].transport);
 	}
 	for (int i = 0; i < nr; i++)
 		specs[i].ops = ACL_PUBLISH | ACL_SUBSCRIBE;
@@ -441,23 +450,26 @@ check_acl(struct acl_rule_spec *specs, int nr, const struct query *q, int nq)
 
 	for (int i = 0; i < nq; i++) {
 		const struct query *c = &q[i];
-		bool r = acl_check(a, c->client.s, c->client.len, c->op, c->topic.s, c->topic.len);
+		unsigned int op = c->op | (c->dtls ? ACL_OVER_DTLS : 0);
+		unsigned int other = (c->op == ACL_PUBLISH ? ACL_SUBSCRIBE : ACL_PUBLISH) |
+				     (c->dtls ? ACL_OVER_DTLS : 0);
+		unsigned int sub = ACL_SUBSCRIBE | (c->dtls ? ACL_OVER_DTLS : 0);
+		bool r = acl_check(a, c->client.s, c->client.len, op, c->topic.s, c->topic.len);
 		bool rb;
 
-		CHECK(acl_check(NULL, c->client.s, c->client.len, c->op, c->topic.s, c->topic.len));
+		CHECK(acl_check(NULL, c->client.s, c->client.len, op, c->topic.s, c->topic.len));
 		/* the reference needs the specs as built: ops restored from the set */
 		{
 			struct acl_rule_spec s[MAX_RULES];
 
 			for (int k = 0; k < nr; k++)
 				s[k] = *acl_rule(a, (unsigned int)k);
-			CHECK(r == ref_check(s, nr, &c->client, c->op, &c->topic));
+			CHECK(r == ref_check(s, nr, &c->client, c->op, c->dtls, &c->topic));
 		}
-		rb = acl_check(both, c->client.s, c->client.len, c->op, c->topic.s, c->topic.len);
-		CHECK(rb == ref_check(specs, nr, &c->client, c->op, &c->topic));
+		rb = acl_check(both, c->client.s, c->client.len, op, c->topic.s, c->topic.len);
+		CHECK(rb == ref_check(specs, nr, &c->client, c->op, c->dtls, &c->topic));
 		if (topic_name_check(c->topic.s, c->topic.len) == 0)
-			CHECK(rb == acl_check(both, c->client.s, c->client.len,
-					      c->op == ACL_PUBLISH ? ACL_SUBSCRIBE : ACL_PUBLISH,
+			CHECK(rb == acl_check(both, c->client.s, c->client.len, other,
 					      c->topic.s, c->topic.len));
 		/* an allowed subscription lets through only allowed names */
 		if (c->op == ACL_SUBSCRIBE && r && topic_filter_check(c->topic.s, c->topic.len) >= 0) {
@@ -465,7 +477,7 @@ check_acl(struct acl_rule_spec *specs, int nr, const struct query *q, int nq)
 
 			if (topic_name_check(inst.s, inst.len) == 0 &&
 			    topic_match(c->topic.s, c->topic.len, inst.s, inst.len))
-				CHECK(acl_check(a, c->client.s, c->client.len, ACL_SUBSCRIBE,
+				CHECK(acl_check(a, c->client.s, c->client.len, sub,
 						inst.s, inst.len));
 			free(inst.s);
 			for (int k = 0; k < nq; k++) {
@@ -474,7 +486,7 @@ check_acl(struct acl_rule_spec *specs, int nr, const struct query *q, int nq)
 				if (topic_name_check(t->s, t->len) == 0 &&
 				    topic_match(c->topic.s, c->topic.len, t->s, t->len))
 					CHECK(acl_check(a, c->client.s, c->client.len,
-							ACL_SUBSCRIBE, t->s, t->len));
+							sub, t->s, t->len));
 			}
 		}
 	}
@@ -506,6 +518,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			specs[nr].allow = p[1] & 1;
 			specs[nr].ops = (p[1] >> 1) & 7;
+			specs[nr].transport = (p[1] >> 6) & 3;
 			if (tp == NULL) {
 				specs[nr].client = NULL;
 				specs[nr].topic = rule_str[ns++] = dup_cstr(p + 2, len - 2);
@@ -515,9 +528,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					dup_cstr(tp + 1, len - (size_t)(tp + 1 - p));
 			}
 			nr++;
-		} else if (len >= 1 && (p[0] == 'P' || p[0] == 'S') && nq < MAX_QUERIES) {
+		} else if (len >= 1 && (p[0] == 'P' || p[0] == 'S' || p[0] == 'p' || p[0] == 's') &&
+			   nq < MAX_QUERIES) {
 			split_tab(p + 1, len - 1, &q[nq].client, &q[nq].topic, &tab);
-			q[nq].op = p[0] == 'P' ? ACL_PUBLISH : ACL_SUBSCRIBE;
+			q[nq].op = p[0] == 'P' || p[0] == 'p' ? ACL_PUBLISH : ACL_SUBSCRIBE;
+			q[nq].dtls = p[0] == 'p' || p[0] == 's';
 			nq++;
 		} else if (len >= 1 && p[0] == 'F' && np < MAX_PAIRS) {
 			split_tab(p + 1, len - 1, &a, &b, &tab);

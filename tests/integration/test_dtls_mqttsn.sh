@@ -36,9 +36,15 @@ EXTRA_CONFIG="mqttsn:
     - client: \"sensor-*\"
       topic: \"devices/%c/#\"
       permission: allow
+      transport: dtls
     - client: \"CN=*,O=tern-test\"
       topic: \"meters/#\"
       permission: allow
+      transport: dtls
+    - client: \"plain-*\"
+      topic: \"devices/%c/#\"
+      permission: allow
+      transport: plain
     - topic: \"#\"
       action: subscribe
       permission: allow
@@ -53,7 +59,9 @@ dtls:
     - identity: sensor-1
       key: key-one
     - identity: sensor-2
-      key_hex: 6b65792d74776f"
+      key_hex: 6b65792d74776f
+    - identity: plain-9
+      key: nine"
 tern_start
 
 # ---- the handshake, publish, identity and access rules ----
@@ -61,8 +69,12 @@ is "PSK handshake, CONNECT, REGISTER, PUBLISH QoS 1 under its identity's subtree
 	"$(outcome s1 -i whatever pub -t devices/sensor-1/temp -q 1 -m 20)" ok
 is "... not under another identity's, whatever its client id says" \
 	"$(outcome s1 -i sensor-2 pub -t devices/sensor-2/temp -q 1 -m 20)" "not supported"
-is "a plain client is still judged by its client id" \
-	"$(outcome mq -i sensor-2 pub -t devices/sensor-2/temp -q 1 -m 21)" ok
+is "a plain client naming itself after a DTLS identity gets none of its rights (transport: dtls)" \
+	"$(outcome mq -i sensor-2 pub -t devices/sensor-2/temp -q 1 -m 21)" "not supported"
+is "a plain client is judged by its client id under plain rules" \
+	"$(outcome mq -i plain-2 pub -t devices/plain-2/temp -q 1 -m 21)" ok
+is "... which a DTLS identity does not meet (transport: plain)" \
+	"$(outcome cns "$MQ" -h "$ROUTER4" -p 1884 --dtls --psk-identity plain-9 --psk nine -i x pub -t devices/plain-9/temp -q 1 -m 21)" "not supported"
 is "the hex PSK works: sensor-2 publishes under its own subtree (QoS 2)" \
 	"$(outcome s2 -i x pub -t devices/sensor-2/temp -q 2 -m 22)" ok
 is "certificate handshake, server checked against the CA; the subject (RFC 2253) is the identity" \
@@ -88,19 +100,19 @@ is "dtls.sessions shows the subscriber: identity, state, MQTT-SN port" \
 	"[('sensor-2', 'open', 1884)]"
 r=$(ctl --json mqttsn.clients)
 is "mqttsn.clients shows the DTLS identity of the DTLS session only" \
-	"$(j 'sorted((c["client_id"], c.get("dtls_identity")) for c in r["clients"] if c["client_id"] != "m")' "$r")" \
+	"$(j 'sorted((c["client_id"], c.get("dtls_identity")) for c in r["clients"] if c["client_id"].startswith("sub-"))' "$r")" \
 	"[('sub-dtls', 'sensor-2'), ('sub-plain', None)]"
 is "... a certificate's subject (RFC 2253) for the certificate client" \
 	"$(j '[c.get("dtls_identity") for c in r["clients"] if c["client_id"] == "m"]' "$r")" "['CN=meter-7,O=tern-test']"
 s1 -i p1 pub -t devices/sensor-1/a -q 1 -m "from-dtls"
-mq -i sensor-3 pub -t devices/sensor-3/b -m "from-plain"
+mq -i plain-3 pub -t devices/plain-3/b -m "from-plain"
 cns timeout 20 coap-client-openssl -B 5 -u sensor-1 -k key-one -m put -e "from-coaps" coaps://$ROUTER4/ps/devices/c
 wait "$dsub"
 is "the DTLS subscriber gets DTLS, plain MQTT-SN and coaps publications" \
-	"$(sort "$T_DIR/dsub.out" | tr '\n' ' ')" "devices/c from-coaps devices/sensor-1/a from-dtls devices/sensor-3/b from-plain "
+	"$(sort "$T_DIR/dsub.out" | tr '\n' ' ')" "devices/c from-coaps devices/plain-3/b from-plain devices/sensor-1/a from-dtls "
 wait "$psub"
 is "... and so does the plain subscriber" \
-	"$(sort "$T_DIR/psub.out" | tr '\n' ' ')" "devices/c from-coaps devices/sensor-1/a from-dtls devices/sensor-3/b from-plain "
+	"$(sort "$T_DIR/psub.out" | tr '\n' ' ')" "devices/c from-coaps devices/plain-3/b from-plain devices/sensor-1/a from-dtls "
 check "deliveries to the DTLS subscriber were encrypted by the control plane" test "$(dc app_tx)" -ge 3
 
 # ---- a new identity from the same address and port ----

@@ -471,6 +471,40 @@ test_covers_intersects(void)
 	acl_free(a);
 }
 
+/* Rules for DTLS identities, for plain clients, for both. */
+static void
+test_transport(void)
+{
+	const struct acl_rule_spec r[] = {
+		{ "sensor-*", "devices/%c/#", BOTH, true, ACL_TRANSPORT_DTLS },
+		{ "sensor-*", "plain-only/#", PUB, true, ACL_TRANSPORT_PLAIN },
+		{ "*", "public/#", PUB, true, ACL_TRANSPORT_ANY },
+	};
+	const struct acl_rule_spec bad = { "*", "x", PUB, true, 3 };
+	char err[128] = "";
+	struct acl *a = build(r, NRULES(r));
+	unsigned int dpub = ACL_PUBLISH | ACL_OVER_DTLS;
+
+	ok(a != NULL, "rules with transports build");
+	ok(acl_check(a, S("sensor-1"), dpub, S("devices/sensor-1/t")),
+	   "a DTLS identity gets its dtls rule");
+	ok(!acl_check(a, S("sensor-1"), ACL_PUBLISH, S("devices/sensor-1/t")),
+	   "a plain client naming itself after it does not");
+	ok(acl_check(a, S("sensor-1"), ACL_PUBLISH, S("plain-only/x")), "a plain rule: plain client");
+	ok(!acl_check(a, S("sensor-1"), dpub, S("plain-only/x")), "... not a DTLS identity");
+	ok(acl_check(a, S("x"), dpub, S("public/x")) && acl_check(a, S("x"), ACL_PUBLISH, S("public/x")),
+	   "an any rule: both");
+	ok(acl_check(a, S("sensor-1"), ACL_SUBSCRIBE | ACL_OVER_DTLS, S("devices/sensor-1/#")),
+	   "ACL_OVER_DTLS with subscribe");
+	ok(!acl_check(a, S("sensor-1"), ACL_OVER_DTLS, S("devices/sensor-1/t")),
+	   "ACL_OVER_DTLS alone is no operation: denied");
+	is_str(acl_rule(a, 0) != NULL && acl_rule(a, 0)->transport == ACL_TRANSPORT_DTLS ? "dtls" : "?",
+	       "dtls", "the listing keeps the transport");
+	acl_free(a);
+	ok(acl_build(&bad, 1, err, sizeof(err)) == NULL && strstr(err, "transport 3") != NULL,
+	   "transport 3 refused: %s", err);
+}
+
 int
 main(void)
 {
@@ -481,5 +515,6 @@ main(void)
 	test_ops_and_clients();
 	test_client_level();
 	test_covers_intersects();
+	test_transport();
 	return done_testing();
 }
