@@ -13,12 +13,14 @@
                                       for HOLD seconds: prints "hvr=H flight=F"
                                       (cookie replies; server flights, i.e.
                                       sessions the server made)
-  dtls_raw.py replay IFACE PCAP MODE  the first application-data datagram from
-                                      the client in PCAP sent again from the
-                                      tap as the same frame: MODE same,
-                                      truncate (cut mid-record) or corrupt (a
-                                      ciphertext octet flipped; the UDP
-                                      checksum is set to 0, "none")
+  dtls_raw.py replay IFACE PCAP MODE [PORT]
+                                      the last application-data datagram from
+                                      the client to PORT (default 5684) in
+                                      PCAP sent again from the tap as the same
+                                      frame: MODE same, first (the first one
+                                      instead), truncate (cut mid-record) or
+                                      corrupt (a ciphertext octet flipped; the
+                                      UDP checksum is set to 0, "none")
 
 The ClientHello offers the PSK suites ternd offers, so a server that accepts
 it answers with its first flight. No third-party packet library: every octet
@@ -124,7 +126,8 @@ def main():
         sys.stdout.flush()
         time.sleep(hold)
     elif cmd == "replay":
-        replay(sys.argv[2], sys.argv[3], sys.argv[4])
+        replay(sys.argv[2], sys.argv[3], sys.argv[4],
+               int(sys.argv[5]) if len(sys.argv) > 5 else 5684)
     else:
         sys.exit("unknown command " + cmd)
 
@@ -148,14 +151,15 @@ def frames(path):
         off += 16 + incl
 
 
-def replay(iface, path, mode):
-    # the last one: the live session's
-    for f in reversed(list(frames(path))):
+def replay(iface, path, mode, port):
+    # the last one (the live session's), or the first
+    fs = list(frames(path))
+    for f in (fs if mode == "first" else reversed(fs)):
         if len(f) < 14 + 20 + 8 + 13 or f[12:14] != b"\x08\x00" or f[23] != 17:
             continue
         ihl = (f[14] & 0x0F) * 4
         udp = 14 + ihl
-        if f[udp + 8] != CT_APP or f[udp + 2:udp + 4] != b"\x16\x34":   # to 5684
+        if f[udp + 8] != CT_APP or f[udp + 2:udp + 4] != struct.pack("!H", port):
             continue
         f = bytearray(f)
         if mode == "truncate":

@@ -115,6 +115,27 @@ is "... and so does the plain subscriber" \
 	"$(sort "$T_DIR/psub.out" | tr '\n' ' ')" "devices/c from-coaps devices/plain-3/b from-plain devices/sensor-1/a from-dtls "
 check "deliveries to the DTLS subscriber were encrypted by the control plane" test "$(dc app_tx)" -ge 3
 
+# ---- records replayed inside and left of the anti-replay window ----
+RAW="python3 $(dirname "$0")/dtls_raw.py"
+cap=$T_DIR/rp.pcap
+ip netns exec "$CNS" tshark -q -i "$TAP" -f "udp port 1884" -F pcap -w "$cap" >/dev/null 2>&1 &
+tshark_pid=$!
+for _ in $(seq 50); do [ -s "$cap" ] && break; sleep 0.1; done
+pub0=$(counter mqttsn_published)
+s1 -i replayed pub -t devices/sensor-1/r -m x -n 200 --interval 40 >/dev/null 2>&1 &
+rp=$!
+# some 75 records in (of about 200 in 8 s): the CONNECT more than 64 behind
+for _ in $(seq 100); do [ "$(counter mqttsn_published)" -ge $((pub0 + 70)) ] && break; sleep 0.05; done
+kill "$tshark_pid" 2>/dev/null
+wait "$tshark_pid" 2>/dev/null
+disc=$(dc rec_discarded)
+check "the session's first record (its CONNECT), more than 64 records old, sent again" \
+	cns $RAW replay "$TAP" "$cap" first 1884
+check "the last record seen, sent again" cns $RAW replay "$TAP" "$cap" same 1884
+wait "$rp"
+is "both discarded by the anti-replay window (rec_discarded)" "$(( $(dc rec_discarded) - disc ))" 2
+is "... and the 200 publications were routed once each" "$(( $(counter mqttsn_published) - pub0 ))" 200
+
 # ---- a new identity from the same address and port ----
 # not through cns(): $! must be the tool itself
 ip netns exec "$CNS" "$MQ" -h "$ROUTER4" -p 1884 --dtls --psk-identity sensor-1 --psk key-one --bind 40555 \
