@@ -5,9 +5,11 @@
  * Each tick (1 ms, the control plane's) takes what the workers queued:
  * datagrams from peers (records) and messages the nodes sent to peers
  * (plaintext), at most TICK_BUDGET of each so the control socket and the
- * LBS keep their turn. Every SCAN_MS the sessions' deadlines are checked
- * (handshake, idle, OpenSSL's retransmission) and the cookie secret
- * rotated. A peer is (router port, address, UDP port, our DTLS port): the
+ * LBS keep their turn. The sessions' deadlines (handshake, idle, OpenSSL's
+ * retransmission) are checked by a sweep that goes round all of them every
+ * SWEEP_MS, a slice per tick, so a million sessions cost each tick a
+ * hundredth of them rather than one long pause; the cookie secret is
+ * rotated on the way. A peer is (router port, address, UDP port, our DTLS port): the
  * same octets key the session table and bind the cookie.
  */
 
@@ -31,7 +33,7 @@
 #include "dataplane/dp.h"
 
 #define TICK_BUDGET 2048
-#define SCAN_MS 20
+#define SWEEP_MS 100         /* a deadline is seen at most this late */
 #define DGRAM_MAX 2048
 #define OUT_CAP (4 * 1500)
 
@@ -74,7 +76,8 @@ static struct {
 	struct dtls_engine *e;
 	struct rte_hash *by_peer;
 	struct sess_list all;
-	uint64_t next_scan;
+	struct svc_sess *cursor;         /* the sweep's next session; NULL: start again */
+	uint64_t last_sweep;             /* when the sweep last went past the end */
 	uint64_t c[DSVC_C_MAX];
 	uint64_t base_engine[DTLS_C_MAX];   /* stats --reset: subtracted on read */
 	uint64_t base_svc[DSVC_C_MAX];
@@ -114,6 +117,8 @@ find(const struct peer_key *k)
 static void
 sess_free(struct svc_sess *ss)
 {
+	if (svc.cursor == ss)
+		svc.cursor = TAILQ_NEXT(ss, link);
 	rte_hash_del_key(svc.by_peer, &ss->key);
 	TAILQ_REMOVE(&svc.all, ss, link);
 	dtls_sess_free(ss->s);
@@ -251,16 +256,29 @@ to_peer(const struct dp_dgram *d, const uint8_t *data, size_t len)
 	deliver(ss, &o);
 }
 
+/*
+ * One tick's slice of the sweep: enough sessions that the whole list is
+ * done in about SWEEP_MS ticks (at least 16 a tick), and the list once
+ * more from the top only after SWEEP_MS.
+ */
 static void
-scan(uint64_t now)
+sweep(uint64_t now)
 {
-	struct svc_sess *ss, *next;
+	uint32_t n = dtls_engine_sessions(svc.e);
+	uint32_t budget = n / SWEEP_MS + 16;
+	struct svc_sess *ss;
 
-	dtls_engine_tick(svc.e, now);
-	for (ss = TAILQ_FIRST(&svc.all); ss != NULL; ss = next) {
+	if (svc.cursor == NULL) {
+		if (now - svc.last_sweep < SWEEP_MS)
+			return;
+		svc.last_sweep = now;
+		dtls_engine_tick(svc.e, now);
+		svc.cursor = TAILQ_FIRST(&svc.all);
+	}
+	while ((ss = svc.cursor) != NULL && budget-- > 0) {
 		struct dtls_out o = out_init();
 
-		next = TAILQ_NEXT(ss, link);
+		svc.cursor = TAILQ_NEXT(ss, link);
 		if (now < dtls_sess_deadline(ss->s))
 			continue;
 		if (dtls_sess_tick(ss->s, now, &o) == DTLS_CLOSE) {
@@ -300,10 +318,7 @@ dtls_svc_poll(void)
 		else
 			to_peer(&d, svc.buf, d.len);
 	}
-	if (now >= svc.next_scan) {
-		scan(now);
-		svc.next_scan = now + SCAN_MS;
-	}
+	sweep(now);
 }
 
 int
